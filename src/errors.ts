@@ -1,0 +1,177 @@
+/**
+ * @module wirekit/errors
+ * Every error wirekit throws: one base class, one stable `code` per class (`WK_ERR_*`).
+ * Match on `err.code` or `instanceof`; messages are for people and may change.
+ */
+
+/** The base of every wirekit error. `code` is stable across releases. */
+export class WirekitError extends Error {
+  readonly code: string = 'WK_ERR_WIREKIT';
+  override name = 'WirekitError';
+}
+
+/** What the operating system said, on errors that come from a system call. */
+function systemCodeOf(cause: unknown): string | undefined {
+  if (cause === null || typeof cause !== 'object') return undefined;
+  const { code, errors } = cause as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string') return code;
+  // Happy eyeballs fails with an AggregateError: the first attempt's code speaks for all.
+  if (Array.isArray(errors)) return systemCodeOf(errors[0]);
+  return undefined;
+}
+
+/** A TCP connection (or its TLS handshake) could not be made. */
+export class ConnectError extends WirekitError {
+  override readonly code = 'WK_ERR_CONNECT';
+  override name = 'ConnectError';
+  /** The system's code: `ECONNREFUSED`, `ENOTFOUND`, `EHOSTUNREACH`, a TLS code... */
+  readonly systemCode: string | undefined;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    const systemCode = systemCodeOf(cause);
+    const why = systemCode ?? (cause instanceof Error ? cause.message : String(cause));
+    super(`connect to ${formatHostPort(host, port)} failed: ${why}`, { cause });
+    this.systemCode = systemCode;
+  }
+}
+
+/** A server (TCP or UDP) could not bind its address. */
+export class ListenError extends WirekitError {
+  override readonly code = 'WK_ERR_LISTEN';
+  override name = 'ListenError';
+  readonly systemCode: string | undefined;
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    const systemCode = systemCodeOf(cause);
+    super(`cannot listen on ${formatHostPort(host, port)}: ${systemCode ?? String(cause)}`, {
+      cause,
+    });
+    this.systemCode = systemCode;
+  }
+}
+
+/** An established socket failed: the peer reset it, the pipe broke... */
+export class SocketError extends WirekitError {
+  override readonly code = 'WK_ERR_SOCKET';
+  override name = 'SocketError';
+  readonly systemCode: string | undefined;
+  constructor(cause: unknown) {
+    const systemCode = systemCodeOf(cause);
+    super(`socket error: ${systemCode ?? (cause instanceof Error ? cause.message : String(cause))}`, {
+      cause,
+    });
+    this.systemCode = systemCode;
+  }
+}
+
+/** Writing to, or reading from, a stream that was already closed or ended. */
+export class StreamClosedError extends WirekitError {
+  override readonly code = 'WK_ERR_STREAM_CLOSED';
+  override name = 'StreamClosedError';
+}
+
+/** The phase a timeout hit in. */
+export type TimeoutPhase = 'dns' | 'connect' | 'tls' | 'read' | 'close';
+
+/** An operation ran out of time. `phase` says where it stood. */
+export class TimeoutError extends WirekitError {
+  override readonly code = 'WK_ERR_TIMEOUT';
+  override name = 'TimeoutError';
+  constructor(
+    readonly phase: TimeoutPhase,
+    readonly timeout: number,
+    what = 'operation',
+  ) {
+    super(`${what} timed out after ${timeout} ms (during ${phase})`);
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. The signal's reason is the cause. */
+export class AbortError extends WirekitError {
+  override readonly code = 'WK_ERR_ABORTED';
+  override name = 'AbortError';
+  constructor(reason?: unknown) {
+    super('the operation was aborted', { cause: reason });
+  }
+}
+
+/** The stream ended before `expected` bytes (or a separator) arrived; `partial` holds what did. */
+export class IncompleteReadError extends WirekitError {
+  override readonly code = 'WK_ERR_INCOMPLETE_READ';
+  override name = 'IncompleteReadError';
+  constructor(
+    readonly partial: Buffer,
+    readonly expected: number | undefined,
+  ) {
+    super(
+      expected === undefined
+        ? `stream ended after ${partial.length} bytes without the separator`
+        : `stream ended after ${partial.length} of ${expected} expected bytes`,
+    );
+  }
+}
+
+/** More than `limit` bytes arrived without the separator; they stay buffered and readable. */
+export class LimitExceededError extends WirekitError {
+  override readonly code = 'WK_ERR_LIMIT_EXCEEDED';
+  override name = 'LimitExceededError';
+  constructor(
+    readonly limit: number,
+    what = 'separator',
+  ) {
+    super(`${limit} bytes buffered without the ${what} (limit ${limit})`);
+  }
+}
+
+/** A second read was started while one was still waiting on the same stream. */
+export class ConcurrentReadError extends WirekitError {
+  override readonly code = 'WK_ERR_CONCURRENT_READ';
+  override name = 'ConcurrentReadError';
+  constructor() {
+    super('another read is already waiting on this stream');
+  }
+}
+
+/** A datagram larger than one UDP packet can carry. */
+export class DatagramTooLargeError extends WirekitError {
+  override readonly code = 'WK_ERR_DATAGRAM_TOO_LARGE';
+  override name = 'DatagramTooLargeError';
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`datagram of ${size} bytes is larger than the ${limit} bytes a UDP packet can carry`);
+  }
+}
+
+/** A name could not be resolved (or an address reversed). */
+export class DnsError extends WirekitError {
+  override readonly code = 'WK_ERR_DNS';
+  override name = 'DnsError';
+  readonly systemCode: string | undefined;
+  constructor(
+    readonly hostname: string,
+    cause: unknown,
+  ) {
+    const systemCode = systemCodeOf(cause);
+    super(`cannot resolve ${hostname}: ${systemCode ?? String(cause)}`, { cause });
+    this.systemCode = systemCode;
+  }
+}
+
+/** The feature needs something this platform does not have (e.g. /proc/net/tcp). */
+export class UnsupportedError extends WirekitError {
+  override readonly code = 'WK_ERR_UNSUPPORTED';
+  override name = 'UnsupportedError';
+}
+
+/** `host:port`, with IPv6 literals in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

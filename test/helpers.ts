@@ -1,0 +1,45 @@
+/** Shared test helpers: peers that may be missing, fixtures, child processes. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+export const fixture = (name: string): string =>
+  fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+/** The self-signed test certificate (localhost, 127.0.0.1, ::1) and its key. */
+export const tlsFixture = {
+  key: readFileSync(fixture('key.pem')),
+  cert: readFileSync(fixture('cert.pem')),
+};
+
+/** True when `command` runs here. */
+export function hasCommand(command: string, args = ['--version']): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 });
+  return result.error === undefined;
+}
+
+/**
+ * Skips the test when a peer program is missing, with a clear message; under CI=true a
+ * missing peer fails instead, because .ci/run installs every peer.
+ */
+export function needPeer(t: TestContext, command: string, args?: string[]): boolean {
+  if (hasCommand(command, args)) return true;
+  const message = `${command} is not installed (apt-get install it, or run .ci/run)`;
+  if (process.env.CI === 'true') throw new Error(message);
+  t.skip(message);
+  return false;
+}
+
+/** Whether this machine has IPv6 loopback (::1). */
+export const hasIpv6 = (() => {
+  try {
+    return readFileSync('/proc/net/if_inet6', 'utf8').includes('00000000000000000000000000000001');
+  } catch {
+    return false;
+  }
+})();
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
