@@ -1,4 +1,7 @@
-/** Every example runs as the README says (`npx tsx examples/NAME.ts`) and does what it claims. */
+/**
+ * Every example runs as the README says (`npx tsx examples/NAME.ts`: node with tsx's loader,
+ * started here without the tsx wrapper process so a killed example leaves no orphan behind).
+ */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -7,7 +10,6 @@ import { after, test } from 'node:test';
 import { connect } from '../src/net/index.js';
 import { root } from './helpers.js';
 
-const tsx = join(root, 'node_modules/.bin/tsx');
 const children: ChildProcess[] = [];
 after(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -21,7 +23,7 @@ interface Run {
 }
 
 function example(name: string, args: string[] = [], input?: string): Run {
-  const child = spawn(tsx, [join(root, 'examples', name), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', name), ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

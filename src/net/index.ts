@@ -21,14 +21,16 @@ export {
   type TcpSocketInfo,
   type TcpState,
 } from './sockets.js';
-export { type Address, type StartTlsOptions, Stream, type StreamOptions } from './stream.js';
+export { type Address, type StartTlsOptions, Stream, type StreamOptions, streamDefaults } from './stream.js';
 export {
   type CloseOptions,
   type ConnectionHandler,
   type ConnectOptions,
   connect,
+  connectDefaults,
   type ListenOptions,
   listen,
+  listenDefaults,
   Server,
 } from './tcp.js';
 export { bindUdp, type Datagram, type UdpOptions, UdpSocket, udpDefaults } from './udp.js';
