@@ -20,53 +20,49 @@ function systemCodeOf(cause: unknown): string | undefined {
   return undefined;
 }
 
+/** An error that a system call reported: keeps the system's code and the original error. */
+abstract class SystemCallError extends WirekitError {
+  /** The system's code: `ECONNREFUSED`, `ENOTFOUND`, `EADDRINUSE`, `ECONNRESET`, a TLS code... */
+  readonly systemCode: string | undefined;
+  constructor(describe: (why: string) => string, cause: unknown) {
+    const systemCode = systemCodeOf(cause);
+    super(describe(systemCode ?? (cause instanceof Error ? cause.message : String(cause))), { cause });
+    this.systemCode = systemCode;
+  }
+}
+
 /** A TCP connection (or its TLS handshake) could not be made. */
-export class ConnectError extends WirekitError {
+export class ConnectError extends SystemCallError {
   override readonly code = 'WK_ERR_CONNECT';
   override name = 'ConnectError';
-  /** The system's code: `ECONNREFUSED`, `ENOTFOUND`, `EHOSTUNREACH`, a TLS code... */
-  readonly systemCode: string | undefined;
   constructor(
     readonly host: string,
     readonly port: number,
     cause: unknown,
   ) {
-    const systemCode = systemCodeOf(cause);
-    const why = systemCode ?? (cause instanceof Error ? cause.message : String(cause));
-    super(`connect to ${formatHostPort(host, port)} failed: ${why}`, { cause });
-    this.systemCode = systemCode;
+    super((why) => `connect to ${formatHostPort(host, port)} failed: ${why}`, cause);
   }
 }
 
 /** A server (TCP or UDP) could not bind its address. */
-export class ListenError extends WirekitError {
+export class ListenError extends SystemCallError {
   override readonly code = 'WK_ERR_LISTEN';
   override name = 'ListenError';
-  readonly systemCode: string | undefined;
   constructor(
     readonly host: string,
     readonly port: number,
     cause: unknown,
   ) {
-    const systemCode = systemCodeOf(cause);
-    super(`cannot listen on ${formatHostPort(host, port)}: ${systemCode ?? String(cause)}`, {
-      cause,
-    });
-    this.systemCode = systemCode;
+    super((why) => `cannot listen on ${formatHostPort(host, port)}: ${why}`, cause);
   }
 }
 
 /** An established socket failed: the peer reset it, the pipe broke... */
-export class SocketError extends WirekitError {
+export class SocketError extends SystemCallError {
   override readonly code = 'WK_ERR_SOCKET';
   override name = 'SocketError';
-  readonly systemCode: string | undefined;
   constructor(cause: unknown) {
-    const systemCode = systemCodeOf(cause);
-    super(`socket error: ${systemCode ?? (cause instanceof Error ? cause.message : String(cause))}`, {
-      cause,
-    });
-    this.systemCode = systemCode;
+    super((why) => `socket error: ${why}`, cause);
   }
 }
 
@@ -151,17 +147,14 @@ export class DatagramTooLargeError extends WirekitError {
 }
 
 /** A name could not be resolved (or an address reversed). */
-export class DnsError extends WirekitError {
+export class DnsError extends SystemCallError {
   override readonly code = 'WK_ERR_DNS';
   override name = 'DnsError';
-  readonly systemCode: string | undefined;
   constructor(
     readonly hostname: string,
     cause: unknown,
   ) {
-    const systemCode = systemCodeOf(cause);
-    super(`cannot resolve ${hostname}: ${systemCode ?? String(cause)}`, { cause });
-    this.systemCode = systemCode;
+    super((why) => `cannot resolve ${hostname}: ${why}`, cause);
   }
 }
 
