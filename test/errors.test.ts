@@ -15,7 +15,9 @@ function sources(dir: string): string[] {
 
 const codesInSource = new Map<string, string>();
 for (const file of sources(join(root, 'src'))) {
-  for (const match of readFileSync(file, 'utf8').matchAll(/readonly code(?:: string)? = '(WK_ERR_[A-Z_]+)'/g)) {
+  for (const match of readFileSync(file, 'utf8').matchAll(
+    /readonly code(?:: string)? = '(WK_ERR_[A-Z_]+)'/g,
+  )) {
     assert.ok(!codesInSource.has(match[1]!), `${match[1]} is defined twice`);
     codesInSource.set(match[1]!, file);
   }
@@ -38,7 +40,10 @@ test('each documented class is exported and names itself', () => {
     const Class = (errors as Record<string, unknown>)[name!];
     assert.equal(typeof Class, 'function', `${name} is not exported from src/errors.ts`);
     const source = readFileSync(join(root, 'src/errors.ts'), 'utf8');
-    assert.match(source, new RegExp(`class ${name} [^{]*\\{\\s*(override )?readonly code(: string)? = '${code}'`));
+    assert.match(
+      source,
+      new RegExp(`class ${name} [^{]*\\{\\s*(override )?readonly code(: string)? = '${code}'`),
+    );
     assert.match(source, new RegExp(`class ${name} [^{]*\\{[^}]*name = '${name}'`));
   }
 });

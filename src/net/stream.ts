@@ -7,11 +7,13 @@ import * as tls from 'node:tls';
 import {
   AbortError,
   ConcurrentReadError,
+  ConnectError,
   IncompleteReadError,
   LimitExceededError,
   SocketError,
   StreamClosedError,
   TimeoutError,
+  WirekitError,
 } from '../errors.js';
 
 /** Options for the reader side of a {@link Stream}. */
@@ -81,6 +83,7 @@ export class Stream implements AsyncIterable<Buffer> {
   #writeError: unknown = null;
   #drainWaiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
   #ended = false;
+  #closing = false;
   #closed: Promise<void>;
   #onData = (chunk: Buffer) => this.#push(chunk);
   #onEnd = () => this.#peerEnded();
@@ -142,7 +145,7 @@ export class Stream implements AsyncIterable<Buffer> {
   }
 
   #fail(err: unknown): void {
-    const error = err instanceof SocketError ? err : new SocketError(err);
+    const error = err instanceof WirekitError ? err : new SocketError(err);
     if (this.#error === null) this.#error = error;
     this.#writeError ??= error;
     this.#eof = true;
@@ -210,6 +213,7 @@ export class Stream implements AsyncIterable<Buffer> {
 
   /** Removes and returns the first `n` buffered bytes (n <= #length). */
   #take(n: number): Buffer {
+    if (n === 0) return EMPTY;
     this.#length -= n;
     this.#scanned = 0;
     const first = this.#chunks[0] as Buffer;
@@ -448,27 +452,35 @@ export class Stream implements AsyncIterable<Buffer> {
    */
   close(): void {
     const socket = this.#socket;
-    if (socket.destroyed) return;
-    if (this.#ended || !socket.writable) {
-      if (socket.writableFinished || !socket.writable) socket.destroy();
-      else socket.once('finish', () => socket.destroy());
+    if (socket.destroyed || this.#closing) return;
+    this.#closing = true;
+    if (socket.writableFinished || socket.errored !== null) {
+      socket.destroy();
       return;
     }
-    this.#ended = true;
-    socket.end(() => socket.destroy());
+    // After end() the socket is no longer `writable` but may still be flushing: wait for it too.
+    if (!socket.writableEnded) {
+      this.#ended = true;
+      socket.end();
+    }
+    socket.once('finish', () => socket.destroy());
     // A peer that never reads would keep the flush waiting forever.
     const timer = setTimeout(() => socket.destroy(), 30_000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
   }
 
-  /** Destroys the connection now (TCP RST), dropping whatever is queued either way. */
+  /**
+   * Destroys the connection now, dropping whatever is queued either way: with a TCP RST, unless
+   * our FIN is already on its way (after `end()`/`close()`), when the socket is just destroyed.
+   */
   abort(): void {
     const socket = this.#socket;
     if (socket.destroyed) return;
-    if (typeof socket.resetAndDestroy === 'function' && !(socket instanceof tls.TLSSocket)) {
-      socket.resetAndDestroy();
-    } else socket.destroy();
+    // Once shut down, libuv refuses the reset (EINVAL) and node then never closes the handle.
+    const canReset = typeof socket.resetAndDestroy === 'function' && !(socket instanceof tls.TLSSocket);
+    if (canReset && !socket.writableEnded) socket.resetAndDestroy();
+    else socket.destroy();
   }
 
   /** Resolves when the socket is fully closed. */
@@ -522,8 +534,15 @@ export class Stream implements AsyncIterable<Buffer> {
     if (this.encrypted) throw new TypeError('the stream is already TLS');
     if (this.#pending !== null) throw new ConcurrentReadError();
     const { server = false, timeout = 30_000, signal, ...tlsOptions } = options;
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw new AbortError(signal.reason);
     const raw = this.#socket;
+    if (this.#writeError !== null) throw this.#writeError;
+    if (this.#ended || raw.destroyed) throw new StreamClosedError('cannot start TLS: the stream is closed');
+    // Like asyncio's start_tls, the clear-text writes go out first; once the socket is wrapped,
+    // its 'drain' would no longer reach the writes waiting on it.
+    if (raw.writableNeedDrain) await drained(raw, timeout, signal);
+    if (this.#pending !== null) throw new ConcurrentReadError();
+    const peer = { host: raw.remoteAddress ?? '', port: raw.remotePort ?? 0 };
     this.#detach(raw);
     raw.pause();
     if (this.#length > 0) raw.unshift(this.#take(this.#length));
@@ -536,7 +555,19 @@ export class Stream implements AsyncIterable<Buffer> {
       : tls.connect({ ...tlsOptions, socket: raw });
     this.#socket = secured;
     this.#closed = new Promise((resolve) => secured.once('close', () => resolve()));
-    await handshake(secured, server ? 'secure' : 'secureConnect', timeout, signal);
+    try {
+      await handshake(secured, server ? 'secure' : 'secureConnect', timeout, signal);
+    } catch (err) {
+      const error =
+        err instanceof TimeoutError || err instanceof AbortError || err instanceof SocketError
+          ? err
+          : server
+            ? new SocketError(err)
+            : new ConnectError(peer.host, peer.port, err);
+      // The stream is dead: reads and writes must fail rather than wait on a socket nobody watches.
+      this.#fail(error);
+      throw error;
+    }
     this.#attach(secured);
   }
 }
@@ -545,6 +576,30 @@ const NEWLINE_BUFFER = Buffer.from([NEWLINE]);
 
 function familyOf(address: string | undefined): 'IPv4' | 'IPv6' {
   return address?.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+/** Waits until a socket whose buffer was full has flushed it (for the TLS upgrade). */
+function drained(socket: Socket, timeout: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer =
+      timeout > 0
+        ? setTimeout(() => done(new TimeoutError('tls', timeout, 'flush before TLS')), timeout)
+        : undefined;
+    const onAbort = () => done(new AbortError(signal?.reason));
+    const onClose = () => done(new StreamClosedError('the stream closed before the TLS upgrade'));
+    const onDrain = () => done(null);
+    function done(err: unknown): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      socket.off('drain', onDrain);
+      socket.off('close', onClose);
+      if (err === null) resolve();
+      else reject(err);
+    }
+    socket.once('drain', onDrain);
+    socket.once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Waits for a TLS socket's handshake event, with a timeout and an AbortSignal. */

@@ -5,7 +5,14 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { AbortError, ConnectError, ListenError, TimeoutError, type TimeoutPhase } from '../errors.js';
+import {
+  AbortError,
+  ConnectError,
+  formatHostPort,
+  ListenError,
+  TimeoutError,
+  type TimeoutPhase,
+} from '../errors.js';
 import { handshake, Stream, type StreamOptions } from './stream.js';
 
 /** Options for {@link connect}. */
@@ -51,13 +58,14 @@ export const connectDefaults = {
  * console.log(await conn.readLine());
  */
 export async function connect(host: string, port: number, options: ConnectOptions = {}): Promise<Stream> {
-  const o = { ...connectDefaults, ...options };
+  const started = Date.now();
+  const o = { ...connectDefaults, ...defined(options) };
   validatePort(port, 'port');
   if (typeof host !== 'string' || host === '') throw new TypeError('host must be a non-empty string');
   if (!(o.timeout >= 0)) throw new RangeError(`timeout must be >= 0 ms, got ${o.timeout}`);
   if (o.localPort !== undefined) validatePort(o.localPort, 'localPort');
   if (![0, 4, 6].includes(o.family)) throw new RangeError(`family must be 0, 4 or 6, got ${o.family}`);
-  o.signal?.throwIfAborted();
+  if (o.signal?.aborted) throw new AbortError(o.signal.reason);
 
   // A source address fixes the family; happy eyeballs would try the other family and fail.
   const localFamily = o.localAddress ? net.isIP(o.localAddress) : 0;
@@ -79,15 +87,13 @@ export async function connect(host: string, port: number, options: ConnectOption
     if (phase === 'dns') phase = 'connect';
   });
 
+  const what = `connect to ${formatHostPort(host, port)}`;
   let stream: net.Socket = socket;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer =
         o.timeout > 0
-          ? setTimeout(
-              () => done(new TimeoutError(phase, o.timeout, `connect to ${host}:${port}`)),
-              o.timeout,
-            )
+          ? setTimeout(() => done(new TimeoutError(phase, o.timeout, what)), o.timeout)
           : undefined;
       const onAbort = () => done(new AbortError(o.signal?.reason));
       const onError = (err: unknown) => done(new ConnectError(host, port, err));
@@ -108,7 +114,6 @@ export async function connect(host: string, port: number, options: ConnectOption
     });
     if (tlsOptions !== undefined) {
       phase = 'tls';
-      const started = Date.now();
       const secured = tls.connect({
         servername: net.isIP(host) ? undefined : host,
         ...tlsOptions,
@@ -117,7 +122,9 @@ export async function connect(host: string, port: number, options: ConnectOption
       stream = secured;
       const left = o.timeout > 0 ? Math.max(1, o.timeout - (Date.now() - started)) : 0;
       await handshake(secured, 'secureConnect', left, o.signal).catch((err: unknown) => {
-        if (err instanceof TimeoutError || err instanceof AbortError) throw err;
+        // Report the timeout the caller set, not the remainder the handshake was given.
+        if (err instanceof TimeoutError) throw new TimeoutError('tls', o.timeout, what);
+        if (err instanceof AbortError) throw err;
         throw new ConnectError(host, port, err);
       });
     }
@@ -127,6 +134,18 @@ export async function connect(host: string, port: number, options: ConnectOption
     throw err;
   }
   return new Stream(stream, o);
+}
+
+/**
+ * `options` without its `undefined` values, so that `{ host: undefined }` means the default
+ * (spreading it as is would replace `'127.0.0.1'` with "every interface").
+ */
+function defined<T extends object>(options: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of Object.keys(options) as Array<keyof T>) {
+    if (options[key] !== undefined) out[key] = options[key];
+  }
+  return out;
 }
 
 function validatePort(port: number, name: string): void {
@@ -185,7 +204,13 @@ export interface CloseOptions {
 /** A listening TCP server, from {@link listen}. */
 export class Server {
   readonly #server: net.Server;
-  readonly #streams = new Set<Stream>();
+  readonly #address: { address: string; port: number; family: 'IPv4' | 'IPv6' };
+  /**
+   * Every accepted TCP socket (including TLS ones still in their handshake, which have no
+   * Stream yet) and every Stream, each with a promise of its 'close'.
+   */
+  readonly #sockets = new Map<net.Socket, Promise<void>>();
+  readonly #streams = new Map<Stream, Promise<void>>();
   readonly #handlers = new Set<Promise<void>>();
   readonly #controller = new AbortController();
   #closing: Promise<void> | null = null;
@@ -193,31 +218,48 @@ export class Server {
   /** @internal use {@link listen}. */
   constructor(server: net.Server) {
     this.#server = server;
+    const a = server.address() as net.AddressInfo;
+    this.#address = { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+    server.on('connection', (socket: net.Socket) => {
+      this.#sockets.set(
+        socket,
+        closeOf(socket, () => this.#sockets.delete(socket)),
+      );
+    });
   }
 
   /** @internal */
   accept(stream: Stream, handler: ConnectionHandler, onError: ListenOptions['onError']): void {
-    this.#streams.add(stream);
+    // startTls() replaces `stream.socket`; the one accepted closes with it.
+    this.#streams.set(
+      stream,
+      closeOf(stream.socket, () => this.#streams.delete(stream)),
+    );
     const run = (async () => {
       try {
         await handler(stream);
       } catch (err) {
         // A handler whose connection we force-closed at shutdown is not a failure to report.
-        if (!this.#controller.signal.aborted || !stream.isClosed) onError?.(err, stream);
+        if (!this.#controller.signal.aborted || !stream.isClosed) {
+          try {
+            onError?.(err, stream);
+          } catch {
+            // A failing error reporter must not take the server (or the process) down with it.
+          }
+        }
         stream.abort();
       } finally {
         stream.close();
       }
     })();
     this.#handlers.add(run);
-    stream.closed.then(() => this.#streams.delete(stream));
-    run.then(() => this.#handlers.delete(run));
+    const forget = () => this.#handlers.delete(run);
+    run.then(forget, forget);
   }
 
-  /** The bound address; `port` is the real one when 0 was asked for. */
+  /** The bound address; `port` is the real one when 0 was asked for. Still readable after close. */
   get address(): { address: string; port: number; family: 'IPv4' | 'IPv6' } {
-    const a = this.#server.address() as net.AddressInfo;
-    return { address: a.address, port: a.port, family: a.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+    return { ...this.#address };
   }
 
   /** Open connections right now. */
@@ -248,11 +290,19 @@ export class Server {
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeout);
       });
-      await Promise.race([Promise.allSettled([...this.#handlers]), deadline]);
+      // net.Server.close calls back when its count drops, before the sockets' 'close' events.
+      const allClosed = () =>
+        Promise.all([stopped, ...this.#sockets.values(), ...this.#streams.values()]).then(() => {});
+      // Handlers finish, then their last writes flush: only then is the server done early.
+      const finished = Promise.allSettled([...this.#handlers]).then(allClosed);
+      await Promise.race([finished, deadline]);
       clearTimeout(timer);
-      for (const stream of this.#streams) stream.abort();
-      await Promise.allSettled([...this.#handlers]);
-      await stopped;
+      for (const stream of this.#streams.keys()) stream.abort();
+      // TLS sockets still in their handshake have no Stream, but keep net.Server.close waiting.
+      for (const socket of this.#sockets.keys()) socket.destroy();
+      // Wait for the connections, not the handlers: a handler that never returns must not keep
+      // close() pending forever once its connection is gone.
+      await allClosed();
     })();
     return this.#closing;
   }
@@ -260,6 +310,16 @@ export class Server {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Resolves on the socket's 'close', after `forget` ran. */
+function closeOf(socket: net.Socket, forget: () => void): Promise<void> {
+  return new Promise((resolve) =>
+    socket.once('close', () => {
+      forget();
+      resolve();
+    }),
+  );
 }
 
 /**
@@ -275,16 +335,11 @@ export class Server {
  * console.log(server.address.port);
  */
 export async function listen(options: ListenOptions, handler: ConnectionHandler): Promise<Server> {
-  const o = { ...listenDefaults, ...options };
+  const o = { ...listenDefaults, ...defined(options) };
   validatePort(o.port, 'port');
   if (typeof handler !== 'function') throw new TypeError('handler must be a function');
   const netOptions = { allowHalfOpen: true, noDelay: o.noDelay, pauseOnConnect: false };
   const raw = o.tls ? tls.createServer({ ...netOptions, ...o.tls }) : net.createServer(netOptions);
-  const server = new Server(raw);
-  const event = o.tls ? 'secureConnection' : 'connection';
-  raw.on(event, (socket: net.Socket) => {
-    server.accept(new Stream(socket, o), handler, o.onError);
-  });
   if (o.tls) {
     // A client that fails its handshake is its own problem, not the server's.
     raw.on('tlsClientError', (_err, socket) => socket.destroy());
@@ -297,6 +352,10 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
       raw.on('error', (err) => process.stderr.write(`wirekit/net: server error: ${err.message}\n`));
       resolve();
     });
+  });
+  const server = new Server(raw);
+  raw.on(o.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+    server.accept(new Stream(socket, o), handler, o.onError);
   });
   return server;
 }
