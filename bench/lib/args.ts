@@ -1,0 +1,59 @@
+/** Command-line options of the runner, validated before anything starts. */
+import { parseArgs } from 'node:util';
+import type { RunOptions } from './types.js';
+
+export const usage = `Usage: npm run bench -- [AREA...] [options]
+
+Runs each contender in its own process (load on core 0, target on core 1), a warm-up, then
+several rounds with the contenders alternated, and prints medians and ratios to the baseline.
+
+Options:
+  --rounds N       measured rounds per case (default 5)
+  --duration S     seconds per duration-based measurement (default 5)
+  --warmup S       seconds of warm-up per contender (default 2)
+  --bulk-mib N     MiB per bulk transfer (default 1024)
+  --record         rewrite the area's section of docs/benchmarks.md and its SVG chart
+  --profile        run targets under node --cpu-prof (bench/results/profiles/)
+  -h, --help       this text`;
+
+export interface ParsedArgs {
+  areas: string[];
+  options: RunOptions;
+  help: boolean;
+}
+
+function positive(name: string, raw: string, integer: boolean): number {
+  const value = Number(raw);
+  if (!(value > 0) || (integer && !Number.isInteger(value))) {
+    throw new RangeError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${raw}`);
+  }
+  return value;
+}
+
+export function parseRunArgs(argv: string[]): ParsedArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rounds: { type: 'string', default: '5' },
+      duration: { type: 'string', default: '5' },
+      warmup: { type: 'string', default: '2' },
+      'bulk-mib': { type: 'string', default: '1024' },
+      record: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  return {
+    areas: positionals,
+    help: values.help,
+    options: {
+      rounds: positive('rounds', values.rounds, true),
+      duration: positive('duration', values.duration, false),
+      warmup: positive('warmup', values.warmup, false),
+      bulkMib: positive('bulk-mib', values['bulk-mib'], true),
+      record: values.record,
+      profile: values.profile,
+    },
+  };
+}

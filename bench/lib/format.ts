@@ -1,0 +1,23 @@
+/** Number formatting shared by the terminal table, the doc and the chart. */
+
+const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+/** `61,234`; `failed` for NaN. */
+export function formatNumber(value: number): string {
+  return Number.isFinite(value) ? grouped.format(value) : 'failed';
+}
+
+/** `61,234 round trips/s`; `failed` for NaN. */
+export function formatValue(value: number, unit: string): string {
+  return Number.isFinite(value) ? `${grouped.format(value)} ${unit}` : 'failed';
+}
+
+/** `0.93x`; an em dash when there is no ratio. */
+export function formatRatio(ratio: number | null): string {
+  return ratio === null ? '—' : `${ratio.toFixed(2)}x`;
+}
+
+/** `97%`, or `n/a` when /proc could not be read. */
+export function formatCpu(percent: number | null): string {
+  return percent === null ? 'n/a' : `${Math.round(percent)}%`;
+}
