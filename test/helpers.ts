@@ -32,8 +32,12 @@ export function needPeer(t: TestContext, command: string, args?: string[]): bool
   return false;
 }
 
-/** Whether this machine has IPv6 loopback (::1). */
+/**
+ * Whether this machine has IPv6 loopback (::1). Under CI=true it is taken as present, so an
+ * IPv6 test fails there rather than skipping.
+ */
 export const hasIpv6 = (() => {
+  if (process.env.CI === 'true') return true;
   try {
     return readFileSync('/proc/net/if_inet6', 'utf8').includes('00000000000000000000000000000001');
   } catch {

@@ -30,6 +30,11 @@ export interface ConnectOptions extends StreamOptions {
    * **Default:** `true`.
    */
   happyEyeballs?: boolean;
+  /**
+   * Resolves the host, with node's `dns.lookup` signature: a custom resolver (a cache, a
+   * service registry...). **Default:** `dns.lookup` (getaddrinfo, /etc/hosts included).
+   */
+  lookup?: net.LookupFunction;
   /** TLS: `true` for defaults, or node:tls options (`servername`, `ca`...). **Default:** off. */
   tls?: boolean | tls.ConnectionOptions;
   /** Disable Nagle's algorithm. **Default:** `true`. */
@@ -43,6 +48,7 @@ export const connectDefaults = {
   localPort: undefined,
   family: 0,
   happyEyeballs: true,
+  lookup: undefined,
   tls: false,
   noDelay: true,
   signal: undefined,
@@ -81,6 +87,7 @@ export async function connect(host: string, port: number, options: ConnectOption
     allowHalfOpen: true,
     autoSelectFamily: o.happyEyeballs && family === 0,
     autoSelectFamilyAttemptTimeout: 250,
+    ...(o.lookup ? { lookup: o.lookup } : {}),
   });
   let phase: TimeoutPhase = net.isIP(host) ? 'connect' : 'dns';
   socket.once('lookup', () => {

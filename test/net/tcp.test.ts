@@ -24,22 +24,19 @@ function closeAfter(t: TestContext, stream: Stream): Stream {
   return stream;
 }
 
-/** Makes `name` resolve to `addresses` (in that order), as a dual-stack name would. */
-function fakeName(t: TestContext, name: string, addresses: Array<{ address: string; family: 4 | 6 }>): void {
-  const real = dns.lookup;
-  t.mock.method(dns, 'lookup', (host: string, options: unknown, callback: unknown) => {
-    const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
-    const opts = (typeof options === 'object' && options !== null ? options : {}) as dns.LookupOptions;
-    if (host !== name) return (real as (...args: unknown[]) => void)(host, options, callback);
-    const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : (opts.family ?? 0);
+/** A `lookup` option under which `name` resolves to `addresses` (in that order), as a dual-stack name would. */
+function fakeName(name: string, addresses: Array<{ address: string; family: 4 | 6 }>): net.LookupFunction {
+  return ((host: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+    if (host !== name) return dns.lookup(host, options, callback as never);
+    const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : (options.family ?? 0);
     const list = addresses.filter((a) => family === 0 || a.family === family);
     process.nextTick(() => {
       if (list.length === 0)
-        cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
-      else if (opts.all) cb(null, list);
-      else cb(null, list[0]?.address, list[0]?.family);
+        callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
+      else if (options.all) callback(null, list);
+      else callback(null, list[0]?.address, list[0]?.family);
     });
-  });
+  }) as net.LookupFunction;
 }
 
 describe('connect', () => {
@@ -83,11 +80,11 @@ describe('connect', () => {
     T,
     async (t) => {
       const server = await echoServer(t, '127.0.0.1', 'v4');
-      fakeName(t, 'dual.test', [
+      const lookup = fakeName('dual.test', [
         { address: '::1', family: 6 },
         { address: '127.0.0.1', family: 4 },
       ]);
-      const conn = closeAfter(t, await connect('dual.test', server.address.port));
+      const conn = closeAfter(t, await connect('dual.test', server.address.port, { lookup }));
       assert.equal(conn.remote.address, '127.0.0.1');
       await conn.write('x\n');
       assert.equal(await within(conn.readLine(), 5_000, 'reply'), 'v4:x');
@@ -99,21 +96,21 @@ describe('connect', () => {
     skip: noIpv6,
   }, async (t) => {
     const server = await echoServer(t, '::1', 'v6');
-    fakeName(t, 'dual.test', [
+    const lookup = fakeName('dual.test', [
       { address: '127.0.0.1', family: 4 },
       { address: '::1', family: 6 },
     ]);
-    const conn = closeAfter(t, await connect('dual.test', server.address.port));
+    const conn = closeAfter(t, await connect('dual.test', server.address.port, { lookup }));
     assert.equal(conn.remote.address, '::1');
   });
 
   test('happyEyeballs: false tries only the first address', T, async (t) => {
     const server = await echoServer(t);
-    fakeName(t, 'dual.test', [
+    const lookup = fakeName('dual.test', [
       { address: '::1', family: 6 },
       { address: '127.0.0.1', family: 4 },
     ]);
-    const err = await connect('dual.test', server.address.port, { happyEyeballs: false }).catch(
+    const err = await connect('dual.test', server.address.port, { lookup, happyEyeballs: false }).catch(
       (e: unknown) => e,
     );
     assert.ok(err instanceof ConnectError, String(err));
@@ -122,13 +119,15 @@ describe('connect', () => {
 
   test('family: 4 and family: 6 pick only that family of a dual-stack name', T, async (t) => {
     const server = await echoServer(t);
-    fakeName(t, 'dual.test', [
+    const lookup = fakeName('dual.test', [
       { address: '::1', family: 6 },
       { address: '127.0.0.1', family: 4 },
     ]);
-    const v4 = closeAfter(t, await connect('dual.test', server.address.port, { family: 4 }));
+    const v4 = closeAfter(t, await connect('dual.test', server.address.port, { lookup, family: 4 }));
     assert.equal(v4.remote.address, '127.0.0.1');
-    const err = await connect('dual.test', server.address.port, { family: 6 }).catch((e: unknown) => e);
+    const err = await connect('dual.test', server.address.port, { lookup, family: 6 }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof ConnectError, String(err));
     if (hasIpv6) assert.equal(err.systemCode, 'ECONNREFUSED');
   });
@@ -147,13 +146,15 @@ describe('connect', () => {
   test(
     'a refused dual-stack name reports ECONNREFUSED from the happy-eyeballs AggregateError',
     T,
-    async (t) => {
+    async () => {
       const port = await freePort();
-      fakeName(t, 'dual.test', [
+      const lookup = fakeName('dual.test', [
         { address: '::1', family: 6 },
         { address: '127.0.0.1', family: 4 },
       ]);
-      const err = await within(connect('dual.test', port), 10_000, 'connect').catch((e: unknown) => e);
+      const err = await within(connect('dual.test', port, { lookup }), 10_000, 'connect').catch(
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof ConnectError, String(err));
       assert.equal(err.systemCode, 'ECONNREFUSED');
     },
