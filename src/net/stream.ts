@@ -47,6 +47,7 @@ export interface Address {
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 const EMPTY = Buffer.alloc(0);
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** One waiting read: `attempt` returns the result, or `undefined` while more bytes are needed. */
@@ -270,16 +271,18 @@ export class Stream implements AsyncIterable<Buffer> {
    */
   read(n = Number.POSITIVE_INFINITY): Promise<Buffer> {
     if (!(n > 0)) return Promise.reject(new RangeError(`n must be positive, got ${n}`));
-    return this.#read(() => {
-      if (this.#length > 0) {
-        if (this.#chunks.length === 1 || n <= (this.#chunks[0] as Buffer).length) {
-          return this.#take(Math.min(n, (this.#chunks[0] as Buffer).length));
-        }
-        return this.#take(Math.min(n, this.#length));
+    return this.#read(() => this.#tryRead(n));
+  }
+
+  #tryRead(n: number): Buffer | undefined {
+    if (this.#length > 0) {
+      if (this.#chunks.length === 1 || n <= (this.#chunks[0] as Buffer).length) {
+        return this.#take(Math.min(n, (this.#chunks[0] as Buffer).length));
       }
-      this.#throwIfFailed();
-      return this.#eof ? EMPTY : undefined;
-    });
+      return this.#take(Math.min(n, this.#length));
+    }
+    this.#throwIfFailed();
+    return this.#eof ? EMPTY : undefined;
   }
 
   /**
@@ -329,12 +332,26 @@ export class Stream implements AsyncIterable<Buffer> {
    * unterminated line, then `null`. Rejects with `LimitExceededError` like `readUntil`.
    */
   readLine(): Promise<string | null> {
-    return this.#read(() => {
-      if (this.#length === 0 && this.#eof && this.#error === null) return null;
-      const line = this.#tryLine();
-      return line === undefined ? undefined : line;
-    });
+    return this.#read(this.#lineAttempt);
   }
+
+  // Attempts hoisted into fields: the per-line and per-chunk paths allocate no closure.
+  #lineAttempt = (): string | null | undefined => {
+    if (this.#length === 0 && this.#eof && this.#error === null) return null;
+    return this.#tryLine();
+  };
+
+  #nextLine = (): IteratorResult<string> | undefined => {
+    const line = this.#lineAttempt();
+    if (line === undefined) return undefined;
+    return line === null ? DONE : { value: line, done: false };
+  };
+
+  #nextChunk = (): IteratorResult<Buffer> | undefined => {
+    const chunk = this.#tryRead(Number.POSITIVE_INFINITY);
+    if (chunk === undefined) return undefined;
+    return chunk.length === 0 ? DONE : { value: chunk, done: false };
+  };
 
   #tryLine(): string | null | undefined {
     const first = this.#chunks[0];
@@ -371,21 +388,26 @@ export class Stream implements AsyncIterable<Buffer> {
   }
 
   /** Iterates over chunks as they arrive, until end of stream. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
-    for (;;) {
-      const chunk = await this.read();
-      if (chunk.length === 0) return;
-      yield chunk;
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<Buffer> {
+    return this.#iterate(this.#nextChunk);
   }
 
   /** Iterates over lines (as `readLine` returns them) until end of stream. */
-  async *lines(): AsyncIterableIterator<string> {
-    for (;;) {
-      const line = await this.readLine();
-      if (line === null) return;
-      yield line;
-    }
+  lines(): AsyncIterableIterator<string> {
+    return this.#iterate(this.#nextLine);
+  }
+
+  /**
+   * A plain iterator object rather than an async generator: each step is one read promise,
+   * without the generator's extra promise and microtask per item.
+   */
+  #iterate<T>(attempt: () => IteratorResult<T> | undefined): AsyncIterableIterator<T> {
+    const iterator: AsyncIterableIterator<T> = {
+      next: () => this.#read(attempt),
+      return: (value?: unknown) => Promise.resolve({ value: value as T, done: true }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** True once the peer ended its side and every buffered byte was read. */

@@ -56,32 +56,36 @@ sys.stdout.write(data.decode())
     assert.equal(stdout, 'HELLO\nWÖRLD\nNO NEWLINE\nbye after 3 lines\n');
   });
 
-  test('a python3 client over IPv6 ::1 sees the addresses the handler sees', {
-    ...T,
-    skip: !hasIpv6 && 'no IPv6 loopback',
-  }, async (t) => {
-    if (!needPeer(t, 'python3')) return;
-    const server = await serve(
-      t,
-      async (conn) => {
-        await conn.write(`${conn.remote.address} ${conn.remote.port} ${conn.remote.family}\n`);
-      },
-      { host: '::1' },
-    );
-    const peer = python(
-      t,
-      `
+  test(
+    'a python3 client over IPv6 ::1 sees the addresses the handler sees',
+    {
+      ...T,
+      skip: !hasIpv6 && 'no IPv6 loopback',
+    },
+    async (t) => {
+      if (!needPeer(t, 'python3')) return;
+      const server = await serve(
+        t,
+        async (conn) => {
+          await conn.write(`${conn.remote.address} ${conn.remote.port} ${conn.remote.family}\n`);
+        },
+        { host: '::1' },
+      );
+      const peer = python(
+        t,
+        `
 import sys
 s = socket.create_connection(('::1', int(sys.argv[1])))
 print(s.getsockname()[1], s.makefile().readline().strip(), flush=True)
 `,
-      String(server.address.port),
-    );
-    const [localPort, address, port, family] = (await peer.line()).split(' ');
-    assert.equal(address, '::1');
-    assert.equal(port, localPort);
-    assert.equal(family, 'IPv6');
-  });
+        String(server.address.port),
+      );
+      const [localPort, address, port, family] = (await peer.line()).split(' ');
+      assert.equal(address, '::1');
+      assert.equal(port, localPort);
+      assert.equal(family, 'IPv6');
+    },
+  );
 
   test('a python3 client sending a line past the limit gets an answer, not a hang', T, async (t) => {
     if (!needPeer(t, 'python3')) return;
@@ -180,13 +184,17 @@ c.close()
     await talk(t, '127.0.0.1');
   });
 
-  test('connect to a python3 server over IPv6 ::1', {
-    ...T,
-    skip: !hasIpv6 && 'no IPv6 loopback',
-  }, async (t) => {
-    if (!needPeer(t, 'python3')) return;
-    await talk(t, '::1');
-  });
+  test(
+    'connect to a python3 server over IPv6 ::1',
+    {
+      ...T,
+      skip: !hasIpv6 && 'no IPv6 loopback',
+    },
+    async (t) => {
+      if (!needPeer(t, 'python3')) return;
+      await talk(t, '::1');
+    },
+  );
 
   test(
     'a python3 server that resets mid-readExactly rejects it with SocketError ECONNRESET',

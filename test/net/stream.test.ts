@@ -465,14 +465,18 @@ describe('Stream addresses', () => {
     assert.equal(stream.encrypted, false);
   });
 
-  test('local and remote addresses over IPv6 ::1', {
-    ...T,
-    skip: !hasIpv6 && 'no IPv6 loopback',
-  }, async (t) => {
-    const { stream, peer } = await streamAndPeer(t, {}, '::1');
-    assert.deepEqual(stream.local, { address: '::1', port: peer.remotePort, family: 'IPv6' });
-    assert.deepEqual(stream.remote, { address: '::1', port: peer.localPort, family: 'IPv6' });
-    peer.write('v6\n');
-    assert.equal(await stream.readLine(), 'v6');
-  });
+  test(
+    'local and remote addresses over IPv6 ::1',
+    {
+      ...T,
+      skip: !hasIpv6 && 'no IPv6 loopback',
+    },
+    async (t) => {
+      const { stream, peer } = await streamAndPeer(t, {}, '::1');
+      assert.deepEqual(stream.local, { address: '::1', port: peer.remotePort, family: 'IPv6' });
+      assert.deepEqual(stream.remote, { address: '::1', port: peer.localPort, family: 'IPv6' });
+      peer.write('v6\n');
+      assert.equal(await stream.readLine(), 'v6');
+    },
+  );
 });

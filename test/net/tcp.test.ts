@@ -91,18 +91,22 @@ describe('connect', () => {
     },
   );
 
-  test('happy eyeballs uses IPv6 when the dual-stack name answers there', {
-    ...T,
-    skip: noIpv6,
-  }, async (t) => {
-    const server = await echoServer(t, '::1', 'v6');
-    const lookup = fakeName('dual.test', [
-      { address: '127.0.0.1', family: 4 },
-      { address: '::1', family: 6 },
-    ]);
-    const conn = closeAfter(t, await connect('dual.test', server.address.port, { lookup }));
-    assert.equal(conn.remote.address, '::1');
-  });
+  test(
+    'happy eyeballs uses IPv6 when the dual-stack name answers there',
+    {
+      ...T,
+      skip: noIpv6,
+    },
+    async (t) => {
+      const server = await echoServer(t, '::1', 'v6');
+      const lookup = fakeName('dual.test', [
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ]);
+      const conn = closeAfter(t, await connect('dual.test', server.address.port, { lookup }));
+      assert.equal(conn.remote.address, '::1');
+    },
+  );
 
   test('happyEyeballs: false tries only the first address', T, async (t) => {
     const server = await echoServer(t);
