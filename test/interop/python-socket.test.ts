@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, type TestContext, test } from 'node:test';
 import { IncompleteReadError, LimitExceededError, SocketError } from '../../src/errors.js';
-import { connect, listen, type Server } from '../../src/net/index.js';
+import { connect, listen, type Server, type Stream } from '../../src/net/index.js';
 import { fixture, hasIpv6, needPeer, tlsFixture } from '../helpers.js';
 import { spawnPeer, within } from '../net/tcp-helpers.js';
 
@@ -20,6 +20,28 @@ async function serve(t: TestContext, handler: Parameters<typeof listen>[1], opti
   const server = await listen(options, handler);
   t.after(() => server.close({ timeout: 200 }));
   return server;
+}
+
+/**
+ * Starts readExactly(1000) while the python3 peer has sent 100 bytes, tells the peer to reset
+ * the connection, and checks the read rejects with SocketError ECONNRESET instead of hanging.
+ */
+async function assertResetMidReadExactly(
+  conn: Stream,
+  peer: { stdin: NodeJS.WritableStream },
+): Promise<void> {
+  const pending = conn.readExactly(1_000).catch((e: unknown) => e);
+  await within(
+    (async () => {
+      while (conn.bufferedLength < 100) await new Promise((resolve) => setTimeout(resolve, 10));
+    })(),
+    5_000,
+    'the first bytes',
+  );
+  peer.stdin.write('reset\n');
+  const err = await within(pending, 5_000, 'readExactly');
+  assert.ok(err instanceof SocketError, String(err));
+  assert.equal(err.systemCode, 'ECONNRESET');
 }
 
 describe('python3 as the client', () => {
@@ -218,18 +240,7 @@ c.close()
       );
       const conn = await connect('127.0.0.1', Number(await peer.line()));
       t.after(() => conn.abort());
-      const pending = conn.readExactly(1_000).catch((e: unknown) => e);
-      await within(
-        (async () => {
-          while (conn.bufferedLength < 100) await new Promise((resolve) => setTimeout(resolve, 10));
-        })(),
-        5_000,
-        'the first bytes',
-      );
-      peer.child.stdin.write('reset\n');
-      const err = await within(pending, 5_000, 'readExactly');
-      assert.ok(err instanceof SocketError, String(err));
-      assert.equal(err.systemCode, 'ECONNRESET');
+      await assertResetMidReadExactly(conn, peer.child);
     },
   );
 
@@ -313,18 +324,7 @@ s.close()
       );
       const conn = await connect('localhost', Number(await peer.line()), { tls: { ca: tlsFixture.cert } });
       t.after(() => conn.abort());
-      const pending = conn.readExactly(1_000).catch((e: unknown) => e);
-      await within(
-        (async () => {
-          while (conn.bufferedLength < 100) await new Promise((resolve) => setTimeout(resolve, 10));
-        })(),
-        5_000,
-        'the first bytes',
-      );
-      peer.child.stdin.write('reset\n');
-      const err = await within(pending, 5_000, 'readExactly');
-      assert.ok(err instanceof SocketError, String(err));
-      assert.equal(err.systemCode, 'ECONNRESET');
+      await assertResetMidReadExactly(conn, peer.child);
     },
   );
 
