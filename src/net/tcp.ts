@@ -13,7 +13,8 @@ import {
   TimeoutError,
   type TimeoutPhase,
 } from '../errors.js';
-import { handshake, Stream, type StreamOptions } from './stream.js';
+import { handshake } from './handshake.js';
+import { Stream, type StreamOptions } from './stream.js';
 
 /** Options for {@link connect}. */
 export interface ConnectOptions extends StreamOptions {
