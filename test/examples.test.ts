@@ -22,10 +22,11 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function example(name: string, args: string[] = [], input?: string): Run {
+function example(name: string, args: string[] = [], input?: string, env: NodeJS.ProcessEnv = {}): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'examples', name), ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   children.push(child);
   let output = '';
@@ -93,4 +94,13 @@ test('udp-echo.ts gets its datagram echoed', async () => {
     run.output(),
     /^udp echo server on 127\.0\.0\.1:(\d+)\necho from 127\.0\.0\.1:\1: ping over udp\n$/,
   );
+});
+
+test('hello.ts answers GET / with Hello World! like the seed Flask app', async () => {
+  const server = example('hello.ts', [], undefined, { PORT: '0' });
+  const [, url] = await server.waitFor(/Running on (http:\/\/127\.0\.0\.1:\d+\/)/);
+  const res = await fetch(url!);
+  assert.equal(await res.text(), 'Hello World!');
+  server.child.kill('SIGINT');
+  assert.equal(await server.exited, 0);
 });

@@ -12,6 +12,7 @@ import { registerConnect } from './commands/connect.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEcho } from './commands/echo.js';
 import { registerResolve } from './commands/resolve.js';
+import { registerServe } from './commands/serve.js';
 import { registerSockets } from './commands/sockets.js';
 import { exit } from './print.js';
 
@@ -24,12 +25,19 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 function buildProgram(): Command {
   const program = new Command('wirekit')
-    .description('async networking for TypeScript: TCP/UDP streams, DNS, socket states')
+    .description('async networking for TypeScript: TCP/UDP streams, DNS, socket states, an HTTP server')
     .version(version, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerDemo, registerEcho, registerConnect, registerResolve, registerSockets]) {
+  for (const register of [
+    registerDemo,
+    registerEcho,
+    registerConnect,
+    registerResolve,
+    registerSockets,
+    registerServe,
+  ]) {
     register(program).exitOverride();
   }
   return program;

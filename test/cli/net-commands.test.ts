@@ -228,10 +228,15 @@ test('resolve of a name that does not exist exits 1 with one line', async () => 
   assert.match(stderr, /^wirekit: cannot resolve nonexistent\.invalid: (ENOTFOUND|EAI_AGAIN)\n$/);
 });
 
-test('demo serves the welcome + echo server and says how to connect', async () => {
-  const demo = await start(['demo', '--tcp-port', '0'], /npx wirekit connect 127\.0\.0\.1 (\d+)/);
+test('demo serves the welcome + echo server and Hello World over HTTP, and says how to connect', async () => {
+  const demo = await start(
+    ['demo', '--tcp-port', '0', '--http-port', '0'],
+    /npx wirekit connect 127\.0\.0\.1 (\d+)\n\s+curl (http:\/\/127\.0\.0\.1:\d+\/)/,
+  );
   stops.push(demo.stop);
   const port = demo.match[1]!;
+  const hello = await fetch(demo.match[2]!);
+  assert.equal(await hello.text(), 'Hello World!');
   const { code, stdout } = await run(['connect', '127.0.0.1', port], { input: 'hello demo\n' });
   assert.equal(code, 0);
   assert.equal(stdout, 'Welcome to my server!\nhello demo\n');

@@ -1,0 +1,362 @@
+/**
+ * @module wirekit/server/app
+ * `App`: routes, middleware, static files and error handling over node:http. Handlers return
+ * what the response should be (a string, an object, bytes, a stream, a web Response...).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Context, type ContextSettings } from './context.js';
+import { HttpError, notFound } from './errors.js';
+import { type AppServer, type ListenOptions, serveApp } from './listen.js';
+import { respond, respondError } from './respond.js';
+import { METHODS, type Method, Router } from './router.js';
+import { createStatic, type StaticOptions } from './static.js';
+
+/** Middleware: runs around the rest of the chain; `next()` resolves with what the rest returned. */
+export type Middleware = (ctx: Context, next: () => Promise<unknown>) => unknown;
+/** A route handler: returns the response body (or a Promise of it). The last of a route's chain. */
+export type Handler = Middleware;
+/** Handles an error thrown anywhere in the chain; what it returns is sent as the response. */
+export type ErrorHandler = (error: unknown, ctx: Context) => unknown;
+
+/** Options for {@link App}. */
+export interface AppOptions {
+  /** Believe X-Forwarded-For for `ctx.ip` (only behind a proxy you run). **Default:** `false`. */
+  trustProxy?: boolean;
+  /** Request body limit in bytes (decoded), for every reader; routes may override. **Default:** 1 MiB. */
+  bodyLimit?: number;
+  /** `'strict'`: `/a/` and `/a` differ; `'ignore'`: both reach the route. **Default:** `'strict'`. */
+  trailingSlash?: 'strict' | 'ignore';
+  /** Longest route parameter; longer is a 404. **Default:** `100`. */
+  maxParamLength?: number;
+  /** Secret for signed cookies. **Default:** none (signing throws). */
+  cookieSecret?: string;
+  /**
+   * Called with errors that become a 5xx (not with 4xx HttpErrors): log them here.
+   * **Default:** one line with the stack on stderr.
+   */
+  onServerError?: (error: unknown, ctx: Context) => void;
+}
+
+export const appDefaults = {
+  trustProxy: false,
+  bodyLimit: 1024 * 1024,
+  trailingSlash: 'strict',
+  maxParamLength: 100,
+  cookieSecret: undefined,
+  onServerError: (error: unknown, ctx: Context) => {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`wirekit/server: ${ctx.method} ${ctx.path} failed: ${detail}\n`);
+  },
+} satisfies AppOptions;
+
+/** Options of one route, given before its handlers: `app.post('/upload', { bodyLimit }, handler)`. */
+export interface RouteOptions {
+  /** This route's body limit in bytes. **Default:** the app's. */
+  bodyLimit?: number;
+}
+
+interface RouteDefinition {
+  method: Method;
+  path: string;
+  chain: Middleware[];
+  options: RouteOptions;
+}
+
+/** What the router stores for a route: its chain and the settings precomputed for it. */
+interface CompiledRoute {
+  chain: Middleware[];
+  /** The handler alone when there is no route middleware: the fast path calls it directly. */
+  handler: Handler | null;
+  bodyLimit: number;
+  /** The route's own bodyLimit, if it set one. */
+  routeBodyLimit: number | undefined;
+}
+
+type RouteArgs = [RouteOptions | Middleware, ...Middleware[]];
+
+/**
+ * A web application: routes, middleware, static files, error handling.
+ *
+ * @example
+ * const app = new App();
+ * app.get('/', () => 'Hello World!');
+ * app.get('/users/:id', (ctx) => ({ id: ctx.params.id }));
+ * const server = await app.listen({ port: 5000 });
+ */
+export class App {
+  readonly #options: Required<Omit<AppOptions, 'cookieSecret'>> & { cookieSecret: string | undefined };
+  readonly #settings: ContextSettings;
+  readonly #routes: RouteDefinition[] = [];
+  readonly #middleware: Middleware[] = [];
+  readonly #startup: Array<() => unknown> = [];
+  readonly #shutdown: Array<() => unknown> = [];
+  #errorHandler: ErrorHandler | undefined;
+  #router: Router<CompiledRoute> | null = null;
+
+  constructor(options: AppOptions = {}) {
+    const o = { ...appDefaults, ...withoutUndefined(options) };
+    if (!(Number.isSafeInteger(o.bodyLimit) && o.bodyLimit >= 0)) {
+      throw new RangeError(`bodyLimit must be a non-negative integer, got ${o.bodyLimit}`);
+    }
+    if (o.trailingSlash !== 'strict' && o.trailingSlash !== 'ignore') {
+      throw new RangeError(`trailingSlash must be 'strict' or 'ignore', got ${String(o.trailingSlash)}`);
+    }
+    this.#options = o;
+    this.#settings = { trustProxy: o.trustProxy, cookieSecret: o.cookieSecret };
+  }
+
+  // ---- routes ----------------------------------------------------------------------------------
+
+  /** Adds a route for `method` (or several) and `path`: `:name` parameters, `*` wildcards. */
+  route(method: Method | Method[] | 'ALL', path: string, ...args: RouteArgs): this {
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new TypeError(`route path must start with /: ${path}`);
+    const [first, ...rest] = args;
+    const options = typeof first === 'object' && first !== null ? first : {};
+    const fns = (typeof first === 'function' ? [first, ...rest] : rest) as Middleware[];
+    if (fns.length === 0 || fns.some((fn) => typeof fn !== 'function')) {
+      throw new TypeError(`route ${path} needs a handler function`);
+    }
+    const methods = method === 'ALL' ? METHODS : Array.isArray(method) ? method : [method];
+    for (const m of methods) {
+      if (!METHODS.includes(m)) throw new RangeError(`unsupported method ${m}`);
+      this.#routes.push({ method: m, path, chain: fns, options });
+    }
+    this.#router = null;
+    return this;
+  }
+
+  get(path: string, ...args: RouteArgs): this {
+    return this.route('GET', path, ...args);
+  }
+  post(path: string, ...args: RouteArgs): this {
+    return this.route('POST', path, ...args);
+  }
+  put(path: string, ...args: RouteArgs): this {
+    return this.route('PUT', path, ...args);
+  }
+  patch(path: string, ...args: RouteArgs): this {
+    return this.route('PATCH', path, ...args);
+  }
+  delete(path: string, ...args: RouteArgs): this {
+    return this.route('DELETE', path, ...args);
+  }
+  head(path: string, ...args: RouteArgs): this {
+    return this.route('HEAD', path, ...args);
+  }
+  options(path: string, ...args: RouteArgs): this {
+    return this.route('OPTIONS', path, ...args);
+  }
+  all(path: string, ...args: RouteArgs): this {
+    return this.route('ALL', path, ...args);
+  }
+
+  /** Adds middleware that runs around every request (404s included), in the order added. */
+  use(middleware: Middleware): this {
+    if (typeof middleware !== 'function') throw new TypeError('middleware must be a function');
+    this.#middleware.push(middleware);
+    return this;
+  }
+
+  /** Serves the routes of `app` under `prefix`, each wrapped in `app`'s own middleware. */
+  mount(prefix: string, app: App): this {
+    const base = normalizePrefix(prefix);
+    for (const route of app.#routes) {
+      const path = base + (route.path === '/' && base !== '' ? '' : route.path);
+      this.#routes.push({ ...route, path: path || '/', chain: [...app.#middleware, ...route.chain] });
+    }
+    this.#router = null;
+    return this;
+  }
+
+  /** Serves the files under `dir` at `prefix` (GET and HEAD). */
+  static(prefix: string, dir: string, options: StaticOptions = {}): this {
+    const base = normalizePrefix(prefix);
+    const serve = createStatic(dir, options);
+    const handler: Handler = async (ctx) => {
+      if (!(await serve(ctx.req, ctx.res, ctx.path.slice(base.length)))) throw notFound();
+    };
+    this.route(['GET', 'HEAD'], `${base}/*`, handler);
+    if (base !== '') this.route(['GET', 'HEAD'], base, handler);
+    return this;
+  }
+
+  /** Replaces the default error response: `handler` returns what to send instead. */
+  onError(handler: ErrorHandler): this {
+    this.#errorHandler = handler;
+    return this;
+  }
+
+  /** Runs `hook` before the server starts listening. */
+  onStartup(hook: () => unknown): this {
+    this.#startup.push(hook);
+    return this;
+  }
+
+  /** Runs `hook` after the server closed. */
+  onShutdown(hook: () => unknown): this {
+    this.#shutdown.push(hook);
+    return this;
+  }
+
+  /** Starts an HTTP(S) server for this app. See {@link ListenOptions}. */
+  async listen(options: ListenOptions = {}): Promise<AppServer> {
+    for (const hook of this.#startup) await hook();
+    return serveApp(this.handle, options, async () => {
+      for (const hook of this.#shutdown) await hook();
+    });
+  }
+
+  // ---- requests --------------------------------------------------------------------------------
+
+  /** The node:http request listener: `http.createServer(app.handle)`. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url as string;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const router = (this.#router ??= this.#compile());
+    let route: CompiledRoute | undefined;
+    let params: Record<string, string> | undefined;
+    let lookupError: HttpError | undefined;
+    try {
+      const match = router.find(req.method as string, path);
+      if (match !== null) {
+        route = match.value;
+        params = match.params;
+      }
+    } catch {
+      lookupError = new HttpError(400, 'malformed URL encoding');
+    }
+    const ctx = new Context(
+      req,
+      res,
+      path,
+      q === -1 ? '' : url.slice(q + 1),
+      this.#settings,
+      route?.bodyLimit ?? this.#options.bodyLimit,
+    );
+    if (params !== undefined) ctx.params = params;
+    if (route?.routeBodyLimit !== undefined) ctx.routeBodyLimit = route.routeBodyLimit;
+    // Fast path: no middleware anywhere, the handler's result goes straight out.
+    if (route !== undefined && route.handler !== null && this.#middleware.length === 0) {
+      let result: unknown;
+      try {
+        result = route.handler(ctx, END);
+      } catch (err) {
+        this.#fail(ctx, err);
+        return;
+      }
+      if (result instanceof Promise)
+        result.then(
+          (value) => this.#finish(ctx, value),
+          (err) => this.#fail(ctx, err),
+        );
+      else this.#finish(ctx, result);
+      return;
+    }
+    const inner =
+      route !== undefined ? route.chain : [this.#miss(lookupError, router, req.method as string, path)];
+    const chain = this.#middleware.length === 0 ? inner : [...this.#middleware, ...inner];
+    run(chain, 0, ctx).then(
+      (value) => this.#finish(ctx, value),
+      (err) => this.#fail(ctx, err),
+    );
+  };
+
+  /** The innermost step when no route matched: 400, 405 with Allow, or 404. */
+  #miss(
+    error: HttpError | undefined,
+    router: Router<CompiledRoute>,
+    method: string,
+    path: string,
+  ): Middleware {
+    return () => {
+      if (error !== undefined) throw error;
+      const allowed = router.allowed(path);
+      if (allowed.length > 0 && !allowed.includes(method as Method)) {
+        throw new HttpError(405, `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } });
+      }
+      throw notFound();
+    };
+  }
+
+  #finish(ctx: Context, value: unknown): void {
+    let sent: void | Promise<void>;
+    try {
+      sent = respond(ctx, value);
+    } catch (err) {
+      this.#fail(ctx, err);
+      return;
+    }
+    if (sent instanceof Promise)
+      sent.then(
+        () => ctx.cleanup(),
+        (err) => this.#fail(ctx, err),
+      );
+    else if (ctx.needsCleanup) void ctx.cleanup();
+  }
+
+  #fail(ctx: Context, err: unknown): void {
+    const status = err instanceof HttpError ? err.status : 500;
+    if (status >= 500) this.#options.onServerError(err, ctx);
+    const done = () => void ctx.cleanup();
+    if (this.#errorHandler === undefined) {
+      respondError(ctx, err);
+      done();
+      return;
+    }
+    Promise.resolve()
+      .then(() => (this.#errorHandler as ErrorHandler)(err, ctx))
+      .then((value) => {
+        if (ctx.status === 0) ctx.status = status;
+        return respond(ctx, value);
+      })
+      .catch((again: unknown) => respondError(ctx, again))
+      .finally(done);
+  }
+
+  #compile(): Router<CompiledRoute> {
+    const router = new Router<CompiledRoute>({
+      trailingSlash: this.#options.trailingSlash,
+      maxParamLength: this.#options.maxParamLength,
+    });
+    for (const { method, path, chain, options } of this.#routes) {
+      router.add(method, path, {
+        chain,
+        handler: chain.length === 1 ? (chain[0] as Handler) : null,
+        bodyLimit: options.bodyLimit ?? this.#options.bodyLimit,
+        routeBodyLimit: options.bodyLimit,
+      });
+    }
+    return router;
+  }
+}
+
+/** The `next` of the last step of a chain: there is nothing after it. */
+const END = (): Promise<unknown> => Promise.resolve(undefined);
+
+/** Runs `chain[i]` with a `next` that runs the rest; a middleware returning nothing passes on what the rest returned. */
+async function run(chain: Middleware[], i: number, ctx: Context): Promise<unknown> {
+  const fn = chain[i] as Middleware;
+  if (i === chain.length - 1) return fn(ctx, END);
+  let downstream: unknown;
+  let called = false;
+  const next = async () => {
+    if (called) throw new Error('next() called twice');
+    called = true;
+    downstream = await run(chain, i + 1, ctx);
+    return downstream;
+  };
+  const result = await fn(ctx, next);
+  return result === undefined ? downstream : result;
+}
+
+function normalizePrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || !prefix.startsWith('/'))
+    throw new TypeError(`prefix must start with /: ${prefix}`);
+  return prefix.replace(/\/+$/, '');
+}
+
+function withoutUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

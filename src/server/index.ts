@@ -1,0 +1,56 @@
+/**
+ * @module wirekit/server
+ * An HTTP server framework on node:http: routing, middleware, body readers with limits, static
+ * files, cookies, streaming and a graceful close.
+ */
+export {
+  App,
+  type AppOptions,
+  appDefaults,
+  type ErrorHandler,
+  type Handler,
+  type Middleware,
+  type RouteOptions,
+} from './app.js';
+export {
+  type BodyOptions,
+  bodyDefaults,
+  bodyStream,
+  type FormOptions,
+  readBytes,
+  readForm,
+  readJson,
+  readText,
+  safeJsonParse,
+} from './body.js';
+export { Context } from './context.js';
+export { type CookieOptions, Cookies } from './cookies.js';
+export {
+  badRequest,
+  conflict,
+  contentTooLarge,
+  forbidden,
+  HttpError,
+  type HttpErrorOptions,
+  internalError,
+  methodNotAllowed,
+  notFound,
+  serviceUnavailable,
+  unauthorized,
+  unprocessable,
+  unsupportedMediaType,
+} from './errors.js';
+export {
+  type FieldPart,
+  type FilePart,
+  type MultipartOptions,
+  type MultipartReader,
+  multipartDefaults,
+  type Part,
+  readMultipart,
+  type SavedFile,
+} from './multipart.js';
+export { type AppServer, type ListenOptions, listenDefaults } from './listen.js';
+export { FileResult, Redirect } from './respond.js';
+export { type SendFileOptions, sendFile, sendFileDefaults } from './send-file.js';
+export { createStatic, type StaticHandler, type StaticOptions, staticDefaults } from './static.js';
