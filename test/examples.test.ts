@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { connect } from '../src/net/index.js';
@@ -103,4 +105,87 @@ test('hello.ts answers GET / with Hello World! like the seed Flask app', async (
   assert.equal(await res.text(), 'Hello World!');
   server.child.kill('SIGINT');
   assert.equal(await server.exited, 0);
+});
+
+async function startExample(name: string, env: NodeJS.ProcessEnv = {}): Promise<{ run: Run; url: string }> {
+  const run = example(name, [], undefined, { PORT: '0', ...env });
+  const [, url] = await run.waitFor(/Running on (http:\/\/127\.0\.0\.1:\d+\/)/);
+  return { run, url: url! };
+}
+
+async function stopExample(run: Run): Promise<void> {
+  run.child.kill('SIGINT');
+  assert.equal(await run.exited, 0);
+}
+
+test('form-login.ts logs in with the seed urlencoded POST and sets a signed session cookie', async () => {
+  const { run, url } = await startExample('form-login.ts');
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const bad = await fetch(`${url}register.php`, {
+    method: 'POST',
+    headers: form,
+    body: 'username=john&password=nope&submit=Login',
+  });
+  assert.equal(bad.status, 401);
+  const ok = await fetch(`${url}register.php`, {
+    method: 'POST',
+    headers: form,
+    body: 'username=john&password=secret&submit=Login',
+  });
+  assert.deepEqual(await ok.json(), { welcome: 'john' });
+  const cookie = ok.headers.getSetCookie()[0]!.split(';')[0]!;
+  assert.deepEqual(await (await fetch(`${url}me`, { headers: { cookie } })).json(), { user: 'john' });
+  await stopExample(run);
+});
+
+test('json-api.ts creates, reads, updates and deletes items with the right statuses', async () => {
+  const { run, url } = await startExample('json-api.ts');
+  const json = { 'content-type': 'application/json' };
+  const created = await fetch(`${url}items`, { method: 'POST', headers: json, body: '{"title":"milk"}' });
+  assert.equal(created.status, 201);
+  assert.equal(created.headers.get('location'), '/items/1');
+  assert.deepEqual(await created.json(), { id: 1, title: 'milk', done: false });
+  const patched = await fetch(`${url}items/1`, { method: 'PATCH', headers: json, body: '{"done":true}' });
+  assert.deepEqual(await patched.json(), { id: 1, title: 'milk', done: true });
+  assert.equal(
+    (await fetch(`${url}items`, { method: 'POST', headers: json, body: '{"title":""}' })).status,
+    400,
+  );
+  assert.equal((await fetch(`${url}items/1`, { method: 'DELETE' })).status, 204);
+  assert.equal((await fetch(`${url}items/1`)).status, 404);
+  await stopExample(run);
+});
+
+test('upload.ts stores an uploaded file and reports the fields', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirekit-upload-'));
+  try {
+    const { run, url } = await startExample('upload.ts', { UPLOAD_DIR: dir });
+    const form = new FormData();
+    form.set('note', 'hello');
+    form.set('file', new Blob(['file body']), 'a.txt');
+    const res = await fetch(`${url}upload`, { method: 'POST', body: form });
+    const body = (await res.json()) as {
+      fields: Record<string, string>;
+      files: Array<{ name: string; size: number }>;
+    };
+    assert.deepEqual(body.fields, { note: 'hello' });
+    assert.equal(body.files[0]!.size, 9);
+    assert.equal(readFileSync(join(dir, body.files[0]!.name), 'utf8'), 'file body');
+    assert.deepEqual(readdirSync(dir), [body.files[0]!.name]);
+    await stopExample(run);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sse-clock.ts sends a tick event with the time', async () => {
+  const { run, url } = await startExample('sse-clock.ts');
+  const controller = new AbortController();
+  const res = await fetch(`${url}clock`, { signal: controller.signal });
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+  controller.abort();
+  assert.match(text, /^event: tick\ndata: \{"time":"\d{4}-\d\d-\d\dT[\d:.]+Z"\}\n\n/);
+  await stopExample(run);
 });

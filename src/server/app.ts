@@ -4,6 +4,7 @@
  * what the response should be (a string, an object, bytes, a stream, a web Response...).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type CompressionOptions, compressionDefaults } from './compress.js';
 import { Context, type ContextSettings } from './context.js';
 import { HttpError, notFound } from './errors.js';
 import { type AppServer, type ListenOptions, serveApp } from './listen.js';
@@ -31,6 +32,11 @@ export interface AppOptions {
   /** Secret for signed cookies. **Default:** none (signing throws). */
   cookieSecret?: string;
   /**
+   * Compress responses (br or gzip by Accept-Encoding) of text-like types from `threshold`
+   * bytes: `true` for the defaults, or `{ threshold, encodings }`. **Default:** off.
+   */
+  compression?: boolean | CompressionOptions;
+  /**
    * Called with errors that become a 5xx (not with 4xx HttpErrors): log them here.
    * **Default:** one line with the stack on stderr.
    */
@@ -43,6 +49,7 @@ export const appDefaults = {
   trailingSlash: 'strict',
   maxParamLength: 100,
   cookieSecret: undefined,
+  compression: false,
   onServerError: (error: unknown, ctx: Context) => {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`wirekit/server: ${ctx.method} ${ctx.path} failed: ${detail}\n`);
@@ -84,7 +91,9 @@ type RouteArgs = [RouteOptions | Middleware, ...Middleware[]];
  * const server = await app.listen({ port: 5000 });
  */
 export class App {
-  readonly #options: Required<Omit<AppOptions, 'cookieSecret'>> & { cookieSecret: string | undefined };
+  readonly #options: Required<Omit<AppOptions, 'cookieSecret' | 'compression'>> & {
+    cookieSecret: string | undefined;
+  };
   readonly #settings: ContextSettings;
   readonly #routes: RouteDefinition[] = [];
   readonly #middleware: Middleware[] = [];
@@ -102,7 +111,12 @@ export class App {
       throw new RangeError(`trailingSlash must be 'strict' or 'ignore', got ${String(o.trailingSlash)}`);
     }
     this.#options = o;
-    this.#settings = { trustProxy: o.trustProxy, cookieSecret: o.cookieSecret };
+    const compression = o.compression === true ? {} : o.compression || undefined;
+    this.#settings = {
+      trustProxy: o.trustProxy,
+      cookieSecret: o.cookieSecret,
+      compression: compression === undefined ? undefined : { ...compressionDefaults, ...compression },
+    };
   }
 
   // ---- routes ----------------------------------------------------------------------------------

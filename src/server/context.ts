@@ -8,13 +8,17 @@ import type { Readable } from 'node:stream';
 import { bodyStream, readBytes, readForm, readJson, readText } from './body.js';
 import { Cookies } from './cookies.js';
 import { readMultipart, type MultipartOptions, type MultipartReader } from './multipart.js';
+import type { CompressionOptions } from './compress.js';
 import { FileResult, Redirect } from './respond.js';
 import type { SendFileOptions } from './send-file.js';
+import { type SseOptions, SseResult } from './sse.js';
 
 /** Per-app settings the context needs. */
 export interface ContextSettings {
   trustProxy: boolean;
   cookieSecret: string | undefined;
+  /** Response compression, when the app turned it on. */
+  compression: Required<CompressionOptions> | undefined;
 }
 
 /** The request and response of one exchange, as handlers and middleware see it. */
@@ -191,6 +195,20 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
   /** A file response (Range, ETag, Last-Modified, 304, HEAD); return it from the handler. */
   file(path: string, options: SendFileOptions = {}): FileResult {
     return new FileResult(path, options);
+  }
+
+  /**
+   * A Server-Sent Events response: each value of `source` is an event (`{ data, event, id,
+   * retry }`, or any value as its data); a heartbeat comment keeps proxies from closing it.
+   * Return it from the handler.
+   */
+  sse(source: AsyncIterable<unknown>, options: SseOptions = {}): SseResult {
+    return new SseResult(source, options);
+  }
+
+  /** @internal The app's compression settings. */
+  get compression(): Required<CompressionOptions> | undefined {
+    return this.#settings.compression;
   }
 
   /** @internal Whether `cleanup()` has anything to do. */

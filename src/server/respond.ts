@@ -9,7 +9,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context } from './context.js';
 import { HttpError } from './errors.js';
+import { chooseEncoding, compressBody, compressStream } from './compress.js';
 import { sendFile, type SendFileOptions } from './send-file.js';
+import { SseResult, sendSse } from './sse.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -50,11 +52,45 @@ function sendBuffered(
   headers: OutgoingHttpHeaders,
   type: string,
   body: string | Uint8Array,
-): void {
+  ctx?: Context,
+): void | Promise<void> {
   headers['content-type'] ??= type;
-  headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  const compression = ctx?.compression;
+  if (
+    compression !== undefined &&
+    length >= compression.threshold &&
+    headers['content-encoding'] === undefined
+  ) {
+    const encoding = chooseEncoding(
+      compression,
+      ctx?.req.headers['accept-encoding'],
+      String(headers['content-type']),
+    );
+    if (encoding !== undefined) return sendCompressed(res, status, headers, encoding, body);
+  }
+  headers['content-length'] = length;
   res.writeHead(status, headers);
   res.end(body);
+}
+
+async function sendCompressed(
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders,
+  encoding: 'br' | 'gzip',
+  body: string | Uint8Array,
+): Promise<void> {
+  const compressed = await compressBody(
+    encoding,
+    typeof body === 'string' ? Buffer.from(body) : Buffer.from(body),
+  );
+  headers['content-encoding'] = encoding;
+  headers.vary = headers.vary === undefined ? 'Accept-Encoding' : `${String(headers.vary)}, Accept-Encoding`;
+  headers['content-length'] = compressed.length;
+  if (res.destroyed) return;
+  res.writeHead(status, headers);
+  res.end(compressed);
 }
 
 function isReadable(value: object): value is Readable {
@@ -71,7 +107,7 @@ export function respond(ctx: Context, value: unknown): void | Promise<void> {
   // A handler that wrote the response itself (or a client already gone) leaves nothing to do.
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const status = ctx.status || 200;
-  if (typeof value === 'string') return sendBuffered(res, status, headersOf(ctx), TEXT, value);
+  if (typeof value === 'string') return sendBuffered(res, status, headersOf(ctx), TEXT, value, ctx);
   if (value === undefined || value === null) {
     const headers = headersOf(ctx);
     const empty = ctx.status === 0 ? 204 : ctx.status;
@@ -81,8 +117,8 @@ export function respond(ctx: Context, value: unknown): void | Promise<void> {
     return;
   }
   if (typeof value !== 'object')
-    return sendBuffered(res, status, headersOf(ctx), JSON_TYPE, JSON.stringify(value));
-  if (value instanceof Uint8Array) return sendBuffered(res, status, headersOf(ctx), BINARY, value);
+    return sendBuffered(res, status, headersOf(ctx), JSON_TYPE, JSON.stringify(value), ctx);
+  if (value instanceof Uint8Array) return sendBuffered(res, status, headersOf(ctx), BINARY, value, ctx);
   if (value instanceof Redirect) {
     const headers = headersOf(ctx);
     headers.location = value.location;
@@ -96,6 +132,7 @@ export function respond(ctx: Context, value: unknown): void | Promise<void> {
     });
   }
   if (value instanceof Response) return sendWebResponse(ctx, value);
+  if (value instanceof SseResult) return sendSse(ctx, value, headersOf(ctx));
   if (isReadable(value) || Symbol.asyncIterator in value) {
     const headers = headersOf(ctx);
     headers['content-type'] ??= BINARY;
@@ -106,7 +143,7 @@ export function respond(ctx: Context, value: unknown): void | Promise<void> {
       isReadable(value) ? value : Readable.from(value as AsyncIterable<unknown>),
     );
   }
-  return sendBuffered(res, status, headersOf(ctx), JSON_TYPE, JSON.stringify(value));
+  return sendBuffered(res, status, headersOf(ctx), JSON_TYPE, JSON.stringify(value), ctx);
 }
 
 async function sendStream(
@@ -115,6 +152,18 @@ async function sendStream(
   headers: OutgoingHttpHeaders,
   stream: Readable,
 ): Promise<void> {
+  const compression = ctx.compression;
+  const encoding =
+    compression !== undefined &&
+    headers['content-encoding'] === undefined &&
+    headers['content-length'] === undefined
+      ? chooseEncoding(compression, ctx.req.headers['accept-encoding'], String(headers['content-type']))
+      : undefined;
+  if (encoding !== undefined) {
+    headers['content-encoding'] = encoding;
+    headers.vary =
+      headers.vary === undefined ? 'Accept-Encoding' : `${String(headers.vary)}, Accept-Encoding`;
+  }
   ctx.res.writeHead(status, headers);
   if (ctx.method === 'HEAD') {
     stream.destroy();
@@ -122,7 +171,8 @@ async function sendStream(
     return;
   }
   // A client that goes away ends the pipeline with an error; the stream is destroyed either way.
-  await pipeline(stream, ctx.res).catch(() => undefined);
+  if (encoding === undefined) await pipeline(stream, ctx.res).catch(() => undefined);
+  else await pipeline(stream, compressStream(encoding), ctx.res).catch(() => undefined);
 }
 
 async function sendWebResponse(ctx: Context, response: Response): Promise<void> {
