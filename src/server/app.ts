@@ -7,10 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CompressionOptions, compressionDefaults } from './compress.js';
 import { Context, type ContextSettings } from './context.js';
 import { HttpError, notFound } from './errors.js';
+import { fetchListener } from './fetch.js';
 import { type AppServer, type ListenOptions, serveApp } from './listen.js';
 import { respond, respondError } from './respond.js';
 import { METHODS, type Method, Router } from './router.js';
 import { createStatic, type StaticOptions } from './static.js';
+import { isWorker, reportToPrimary, runPrimary, workerCount } from './workers.js';
 
 /** Middleware: runs around the rest of the chain; `next()` resolves with what the rest returned. */
 export type Middleware = (ctx: Context, next: () => Promise<unknown>) => unknown;
@@ -77,6 +79,8 @@ interface CompiledRoute {
   bodyLimit: number;
   /** The route's own bodyLimit, if it set one. */
   routeBodyLimit: number | undefined;
+  /** The route's pattern, for logs and metrics labels. */
+  path: string;
 }
 
 type RouteArgs = [RouteOptions | Middleware, ...Middleware[]];
@@ -215,11 +219,28 @@ export class App {
 
   /** Starts an HTTP(S) server for this app. See {@link ListenOptions}. */
   async listen(options: ListenOptions = {}): Promise<AppServer> {
+    const workers = workerCount(options.workers ?? 1);
+    if (workers > 1 && !isWorker()) return runPrimary(workers, options.tls ? 'https' : 'http');
     for (const hook of this.#startup) await hook();
-    return serveApp(this.handle, options, async () => {
+    const server = await serveApp(this.handle, options, async () => {
       for (const hook of this.#shutdown) await hook();
     });
+    if (workers > 1) reportToPrimary(server);
+    return server;
   }
+
+  /**
+   * Answers a web-standard Request without a socket, through the same pipeline as a real
+   * request (routing, middleware, body limits, errors, cookies, static files, streams, HEAD):
+   * for tests and fetch runtimes. Resolves once the head is in; the body streams.
+   *
+   * Bound, like `handle`, so `export default { fetch: app.fetch }` and `serve(app.fetch)` work.
+   *
+   * @example
+   * const res = await app.fetch(new Request('http://localhost/users/42'));
+   * assert.deepEqual(await res.json(), { id: '42' });
+   */
+  readonly fetch = (request: Request): Promise<Response> => fetchListener(this.handle, request);
 
   // ---- requests --------------------------------------------------------------------------------
 
@@ -250,7 +271,10 @@ export class App {
       route?.bodyLimit ?? this.#options.bodyLimit,
     );
     if (params !== undefined) ctx.params = params;
-    if (route?.routeBodyLimit !== undefined) ctx.routeBodyLimit = route.routeBodyLimit;
+    if (route !== undefined) {
+      ctx.routePath = route.path;
+      if (route.routeBodyLimit !== undefined) ctx.routeBodyLimit = route.routeBodyLimit;
+    }
     // Fast path: no middleware anywhere, the handler's result goes straight out.
     if (route !== undefined && route.handler !== null && this.#middleware.length === 0) {
       let result: unknown;
@@ -340,6 +364,7 @@ export class App {
         handler: chain.length === 1 ? (chain[0] as Handler) : null,
         bodyLimit: options.bodyLimit ?? this.#options.bodyLimit,
         routeBodyLimit: options.bodyLimit,
+        path,
       });
     }
     return router;

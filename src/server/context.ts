@@ -40,6 +40,8 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
   status = 0;
   /** Body limit in bytes for this request's readers (the route's, else the app's). */
   bodyLimit: number;
+  /** The pattern of the route that matched (`/users/:id`), or undefined for a 404/405. */
+  routePath: string | undefined;
   /** The route's own bodyLimit, when it set one: multipart bodies use it instead of their 64 MiB. */
   routeBodyLimit: number | undefined;
 

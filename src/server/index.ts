@@ -40,6 +40,7 @@ export {
   unprocessable,
   unsupportedMediaType,
 } from './errors.js';
+export { type FetchHandler, type ServeOptions, serve, serveDefaults } from './fetch.js';
 export {
   type FieldPart,
   type FilePart,
@@ -50,6 +51,8 @@ export {
   readMultipart,
   type SavedFile,
 } from './multipart.js';
+export { type AccessLogOptions, accessLog } from './log.js';
+export { type MetricsOptions, metrics } from './metrics.js';
 export { type AppServer, type ListenOptions, listenDefaults } from './listen.js';
 export { FileResult, Redirect } from './respond.js';
 export { type SendFileOptions, sendFile, sendFileDefaults } from './send-file.js';

@@ -20,14 +20,23 @@ export interface ListenOptions {
   tls?: tls.SecureContextOptions & tls.TlsOptions;
   /** With `tls`: HTTP/2, and HTTP/1.1 for clients that do not speak it. **Default:** `false`. */
   http2?: boolean;
-  /** Milliseconds to receive a request's headers (slowloris guard); 408 after. **Default:** `60_000`. */
+  /**
+   * Milliseconds to receive a request's headers (slowloris guard); 408 after. Checked every
+   * quarter of the shorter of this and `requestTimeout` (at most every 30 s), so the cut comes
+   * within 25% past it. **Default:** `60_000`.
+   */
   headersTimeout?: number;
-  /** Milliseconds to receive a whole request. **Default:** `300_000`. */
+  /** Milliseconds to receive a whole request; 408 after. **Default:** `300_000`. */
   requestTimeout?: number;
   /** Milliseconds an idle keep-alive connection stays open. **Default:** `72_000`. */
   keepAliveTimeout?: number;
   /** Largest request head in bytes; larger gets 431. **Default:** `16_384`. */
   maxHeaderSize?: number;
+  /**
+   * Processes sharing the port (node:cluster): a number, or `'auto'` for one per core. The
+   * program runs again in each worker, so call `listen` at its top level. **Default:** `1`.
+   */
+  workers?: number | 'auto';
 }
 
 export const listenDefaults = {
@@ -39,6 +48,7 @@ export const listenDefaults = {
   requestTimeout: 300_000,
   keepAliveTimeout: 72_000,
   maxHeaderSize: 16_384,
+  workers: 1,
 } satisfies ListenOptions;
 
 /** A listening app server, from `app.listen()`. */
@@ -47,17 +57,53 @@ export interface AppServer {
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** The node server. */
-  readonly server: http.Server | https.Server | http2.Http2SecureServer;
+  /** The node server; `undefined` in the primary of a multi-worker server (workers serve). */
+  readonly server: http.Server | https.Server | http2.Http2SecureServer | undefined;
   /**
-   * Graceful close: stops accepting, closes idle keep-alive connections at once, answers new
-   * requests on open connections with 503 + `Connection: close`, lets in-flight requests
-   * finish, and destroys what is left after `timeout` ms (**Default:** `10_000`).
+   * Graceful close: stops accepting; lets in-flight requests finish, their responses (when not
+   * yet started) with `Connection: close`; answers new requests on open connections with 503 +
+   * `Connection: close`; closes idle keep-alive connections after a grace of `timeout / 10`
+   * (at most 500 ms) in which a client reusing one gets that 503 rather than a reset; sends
+   * HTTP/2 sessions GOAWAY; and destroys what is left after `timeout` ms (**Default:** `10_000`).
    */
   close(options?: { timeout?: number }): Promise<void>;
 }
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** Longest wait, in ms, before `close()` closes idle keep-alive connections. */
+const IDLE_GRACE = 500;
+
+/**
+ * How often node checks the headers and request timeouts, in ms. node's default is every 30 s,
+ * so a 1 s `headersTimeout` could let a slowloris client hold on for 31 s; a quarter of the
+ * shorter timeout keeps every cut within 25% of its timeout.
+ */
+function checkingInterval(headersTimeout: number, requestTimeout: number): number {
+  const timeouts = [headersTimeout, requestTimeout].filter((ms) => ms > 0);
+  if (timeouts.length === 0) return 30_000;
+  return Math.min(30_000, Math.max(100, Math.ceil(Math.min(...timeouts) / 4)));
+}
+
+/**
+ * The response node is writing on an HTTP/1.1 socket, if any. `_httpMessage` is node's own
+ * record of it, which its `closeIdleConnections()` reads too.
+ */
+function inFlight(socket: Socket): http.ServerResponse | undefined {
+  return (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? undefined;
+}
+
+/** Keeps what `event` brings in `set` until it closes. */
+function track<T extends { once(event: 'close', listener: () => void): unknown }>(
+  server: { on(event: string, listener: (item: T) => void): unknown },
+  event: string,
+  set: Set<T>,
+): void {
+  server.on(event, (item: T) => {
+    set.add(item);
+    item.once('close', () => set.delete(item));
+  });
+}
 
 /** Starts a server for `listener`; `onClosed` runs once it is fully closed. */
 export async function serveApp(
@@ -78,6 +124,8 @@ export async function serveApp(
   if (o.http2 && !o.tls)
     throw new TypeError('http2 needs tls (key and cert): browsers speak HTTP/2 only over TLS');
   let closing = false;
+  // In-flight responses that close() set to end with Connection: close.
+  const closingAfter = new WeakSet<http.ServerResponse>();
   const guarded: Listener = (req, res) => {
     if (!closing) return listener(req, res);
     const body = 'Service Unavailable: the server is shutting down\n';
@@ -85,7 +133,15 @@ export async function serveApp(
       'content-type': 'text/plain; charset=utf-8',
       'content-length': Buffer.byteLength(body),
     };
-    if (req.httpVersionMajor < 2) headers.connection = 'close';
+    if (req.httpVersionMajor < 2) {
+      headers.connection = 'close';
+      // Pipelined behind a response close() marked: that one must leave the connection open
+      // for this 503, which closes it instead.
+      const ahead = inFlight(req.socket);
+      if (ahead && ahead !== res && closingAfter.has(ahead) && !ahead.headersSent) {
+        ahead.removeHeader('connection');
+      }
+    }
     res.writeHead(503, headers);
     res.end(body);
   };
@@ -97,18 +153,26 @@ export async function serveApp(
       : https.createServer({ ...o.tls, ...common }, guarded)
     : http.createServer(common, guarded);
   if (isHttp2) (server as http2.Http2SecureServer).setTimeout(o.keepAliveTimeout);
-  else {
-    const h1 = server as http.Server;
-    h1.headersTimeout = o.headersTimeout;
-    h1.requestTimeout = o.requestTimeout;
-    h1.keepAliveTimeout = o.keepAliveTimeout;
-  }
-  // Track sockets for HTTP/2 (no closeAllConnections there) and to force-close at the deadline.
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  // Set on the server rather than passed to its constructor: the HTTP/2 server takes none of
+  // them, yet reads them all for its HTTP/1.1 fallback connections.
+  Object.assign(server, {
+    headersTimeout: o.headersTimeout,
+    requestTimeout: o.requestTimeout,
+    keepAliveTimeout: o.keepAliveTimeout,
+    maxHeaderSize: o.maxHeaderSize,
+    connectionsCheckingInterval: checkingInterval(o.headersTimeout, o.requestTimeout),
   });
+  // node's HTTP/2 server has it too (for the fallback), untyped.
+  const closeIdle = () => (server as http.Server).closeIdleConnections();
+  // Raw sockets, to force-close at the deadline; the sockets HTTP/1.1 runs on (the TLS ones
+  // under HTTPS), to end their in-flight exchanges with Connection: close; HTTP/2 sessions, to
+  // send GOAWAY.
+  const sockets = new Set<Socket>();
+  const h1Sockets = o.tls ? new Set<Socket>() : sockets;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  track(server, 'connection', sockets);
+  if (o.tls) track(server, 'secureConnection', h1Sockets);
+  if (isHttp2) track(server, 'session', sessions);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: unknown) => reject(new ListenError(o.host, o.port, err));
     server.once('error', onError);
@@ -129,14 +193,37 @@ export async function serveApp(
     close({ timeout = 10_000 } = {}) {
       closed ??= (async () => {
         closing = true;
+        // node:http's close() also drops every idle keep-alive connection at once, and a
+        // client reusing one at that moment gets a reset instead of an answer: that step is
+        // skipped here (for this one call) and done after a grace, below.
+        const h1 = server as Partial<http.Server>;
+        h1.closeIdleConnections = () => undefined;
         const done = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Connections whose in-flight response finishes become idle: close them as they do.
-        const sweep =
-          'closeIdleConnections' in server ? setInterval(() => server.closeIdleConnections(), 50) : undefined;
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        delete h1.closeIdleConnections;
+        // A response not yet started goes out with Connection: close, so its client does not
+        // reuse a connection that is about to close.
+        for (const socket of h1Sockets) {
+          const res = inFlight(socket);
+          if (res && !res.headersSent) {
+            res.setHeader('connection', 'close');
+            closingAfter.add(res);
+          }
+        }
+        for (const session of sessions) session.close();
+        // Within the grace, a client that reuses an idle connection gets the 503 with
+        // Connection: close; after it, connections that are idle are closed as they become so.
+        let sweep: NodeJS.Timeout | undefined;
+        const grace = setTimeout(
+          () => {
+            closeIdle();
+            sweep = setInterval(closeIdle, 50);
+          },
+          Math.min(IDLE_GRACE, timeout / 10),
+        );
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
         clearTimeout(timer);
+        clearTimeout(grace);
         clearInterval(sweep);
         for (const socket of sockets) socket.destroy();
         await done;

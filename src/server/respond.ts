@@ -212,7 +212,11 @@ export function respondError(ctx: Context, err: unknown): void {
   }
   const http = err instanceof HttpError ? err : new HttpError(500);
   const message = http.expose ? http.message : (STATUS_CODES[http.status] ?? 'Error');
-  const headers: OutgoingHttpHeaders = { ...http.headers };
+  // Headers middleware set (a request id, CORS) stay; the body's own headers are the error's.
+  const headers: OutgoingHttpHeaders = { ...headersOf(ctx), ...http.headers };
+  delete headers['content-length'];
+  delete headers['content-type'];
+  delete headers['content-encoding'];
   if (wantsJson(ctx)) {
     sendBuffered(
       res,

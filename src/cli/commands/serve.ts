@@ -2,6 +2,7 @@
  * @module wirekit/cli/commands/serve
  * `wirekit serve [DIR|MODULE]`: a static site from a directory, or the App a module exports.
  */
+import cluster from 'node:cluster';
 import { readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +20,7 @@ interface ServeFlags {
   tlsKey?: string;
   http2?: boolean;
   quiet?: boolean;
+  workers?: string;
 }
 
 const MODULE = /\.(ts|mts|js|mjs)$/;
@@ -35,6 +37,7 @@ export function registerServe(program: Command): Command {
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
     .option('--http2', 'with TLS: HTTP/2, falling back to HTTP/1.1')
+    .option('--workers <n>', "processes sharing the port: a number, or 'auto' for one per core", '1')
     .option('--quiet', 'no access log')
     .action(async (target: string, flags: ServeFlags) => {
       const port = parsePort(flags.port, '--port');
@@ -49,10 +52,23 @@ export function registerServe(program: Command): Command {
       const tls = flags.tlsCert
         ? { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey as string) }
         : undefined;
-      const server = await outer.listen({ port, host: flags.host, tls, http2: flags.http2 });
-      process.stdout.write(`wirekit serve: ${target} on ${server.url}\n`);
+      const workers = parseWorkers(flags.workers ?? '1');
+      const server = await outer.listen({ port, host: flags.host, tls, http2: flags.http2, workers });
+      // A worker stops when the primary tells it to; only the primary talks to the terminal.
+      if (cluster.isWorker) return new Promise<never>(() => undefined);
+      const each =
+        workers === 1 ? '' : ` (${workers === 'auto' ? 'one worker per core' : `${workers} workers`})`;
+      process.stdout.write(`wirekit serve: ${target} on ${server.url}${each}\n`);
       await untilSignal(() => server.close({ timeout: 5_000 }));
     });
+}
+
+function parseWorkers(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
+  const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= 1024))
+    throw new UsageError(`--workers must be 'auto' or a number from 1 to 1024, got '${value}'`);
+  return n;
 }
 
 function staticApp(dir: string, listing: boolean): App {
