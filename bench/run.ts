@@ -14,9 +14,10 @@ import { measureCase } from './lib/measure.js';
 import { printCase } from './lib/report.js';
 import { renderChart } from './lib/svg.js';
 import type { Area, CaseResult } from './lib/types.js';
+import server from './server.js';
 import tcp from './tcp.js';
 
-const areas: Area[] = [tcp];
+const areas: Area[] = [tcp, server];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);

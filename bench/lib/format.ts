@@ -21,3 +21,13 @@ export function formatRatio(ratio: number | null): string {
 export function formatCpu(percent: number | null): string {
   return percent === null ? 'n/a' : `${Math.round(percent)}%`;
 }
+
+/** `61 MiB`, or `n/a` when /proc could not be read. */
+export function formatRss(bytes: number | null): string {
+  return bytes === null ? 'n/a' : `${Math.round(bytes / (1024 * 1024))} MiB`;
+}
+
+/** `0.62 ms`: a number with a unit and fixed digits; `n/a` for null or NaN. */
+export function formatFixed(value: number | null, unit: string, digits = 0): string {
+  return value === null || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(digits)} ${unit}`;
+}

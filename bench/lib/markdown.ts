@@ -4,42 +4,67 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatCpu, formatNumber, formatRatio, formatValue } from './format.js';
-import { saturationNotes } from './stats.js';
-import type { Area, CaseResult, RunInfo, RunOptions } from './types.js';
+import { formatCpu, formatFixed, formatNumber, formatRatio, formatRss, formatValue } from './format.js';
+import { detailMedian, saturationNotes } from './stats.js';
+import type { Area, CaseResult, ContenderResult, RunInfo, RunOptions } from './types.js';
 
 const begin = (area: string) => `<!-- bench:${area}:begin -->`;
 const end = (area: string) => `<!-- bench:${area}:end -->`;
 
-/** The code between `// #region doc` and `// #endregion` of a contender: what the doc shows. */
-export function docRegion(benchDir: string, script: string): string | null {
+/**
+ * The code between `// #region doc` and `// #endregion` of a contender (or `# #region NAME`
+ * in a Python or nginx file, for contenders that are not Node): what the doc shows.
+ */
+export function docRegion(benchDir: string, script: string, region = 'doc'): string | null {
   const source = readFileSync(join(benchDir, script), 'utf8');
-  const match = /\/\/ #region doc\n([\s\S]*?)\n\s*\/\/ #endregion/.exec(source);
-  return match?.[1] ?? null;
+  const name = region.replace(/[^\w-]/g, '');
+  const match = new RegExp(`(?://|#) #region ${name}\\n([\\s\\S]*?)\\n\\s*(?://|#) #endregion`).exec(source);
+  if (match?.[1] === undefined) return null;
+  // A region inside a block (an nginx `http { }`) is shown without its indentation.
+  const lines = match[1].split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length));
+  return lines.map((l) => l.slice(indent)).join('\n');
+}
+
+function resultCell(r: ContenderResult): string {
+  if (r.unavailable !== undefined) return 'n/a';
+  if (!r.ok) return '**failed**';
+  if (r.contender.baseline || r.checks.length === 0) return '—';
+  return r.pass ? 'pass' : '**FAIL**';
 }
 
 function table(cases: CaseResult[]): string[] {
+  const columns = [
+    ...new Map(cases.flatMap((c) => c.benchCase.columns ?? []).map((c) => [c.key, c])).values(),
+  ];
   const rows = [
-    '| case | contender | median | range over rounds | ratio | target | result | CPU load | CPU target |',
-    '|---|---|---:|---:|---:|---:|:---:|---:|---:|',
+    '| case | contender | median | range over rounds | ratio | target | result | CPU load | CPU target | RSS target |' +
+      columns.map((c) => ` ${c.label} |`).join(''),
+    '|---|---|---:|---:|---:|---:|:---:|---:|---:|---:|' + columns.map(() => '---:|').join(''),
   ];
   for (const { benchCase, results } of cases) {
     results.forEach((r, i) => {
       const name = r.contender.baseline ? `${r.contender.name} (baseline)` : r.contender.name;
       const range = r.ok ? `${formatNumber(r.min)}–${formatNumber(r.max)}` : '—';
-      const verdict = r.contender.baseline ? (r.ok ? '—' : '**failed**') : r.pass ? 'pass' : '**FAIL**';
+      const na = r.unavailable !== undefined;
       rows.push(
         '| ' +
           [
             i === 0 ? benchCase.title : '',
             name,
-            formatValue(r.median, benchCase.unit),
+            na ? 'n/a' : formatValue(r.median, benchCase.unit),
             range,
             formatRatio(r.ratio),
-            r.contender.baseline ? '—' : `≥ ${formatRatio(benchCase.target)}`,
-            verdict,
-            formatCpu(r.loadCpu),
-            formatCpu(r.targetCpu),
+            r.checks.length === 0 ? '—' : r.checks.map((c) => c.label).join(', '),
+            resultCell(r),
+            na ? '—' : formatCpu(r.loadCpu),
+            na ? '—' : formatCpu(r.targetCpu),
+            na ? '—' : formatRss(r.targetRss),
+            ...columns.map((c) =>
+              na || !(benchCase.columns ?? []).includes(c)
+                ? '—'
+                : formatFixed(detailMedian(r, c.key), c.unit, c.digits),
+            ),
           ].join(' | ') +
           ' |',
       );
@@ -48,10 +73,29 @@ function table(cases: CaseResult[]): string[] {
   return rows;
 }
 
+/** The measured side of every target that is not the plain ratio in the table. */
+function targets(cases: CaseResult[]): string[] {
+  const lines: string[] = [];
+  for (const { benchCase, results } of cases) {
+    for (const r of results) {
+      if ((r.contender.versus ?? []).length === 0) continue;
+      const parts = r.checks.map(
+        (c) =>
+          `${c.label}: ${c.ratio === null ? 'not measured' : formatRatio(c.ratio)} ${c.pass ? 'pass' : '**FAIL**'}`,
+      );
+      lines.push(`- ${benchCase.title}, ${r.contender.name}: ${parts.join('; ')}`);
+    }
+  }
+  return lines;
+}
+
 function notes(cases: CaseResult[]): string[] {
   const lines: string[] = [];
   for (const { benchCase, results } of cases) {
     for (const r of results) {
+      if (r.unavailable !== undefined) {
+        lines.push(`- ${benchCase.title}, ${r.contender.name}: not measured: ${r.unavailable}`);
+      }
       for (const note of [...r.errors, ...saturationNotes(r)]) {
         lines.push(`- ${benchCase.title}, ${r.contender.name}: ${note}`);
       }
@@ -75,8 +119,7 @@ export function renderSection(
     '',
     area.intro.trim(),
     '',
-    `Recorded ${info.date} with \`${info.command}\` (${options.rounds} rounds of ${options.duration} s, ` +
-      `${options.bulkMib} MiB per bulk transfer, ${options.warmup} s warm-up).`,
+    `Recorded ${info.date} with \`${info.command}\` (${(area.runDescription ?? defaultRunDescription)(options)}).`,
     `Node ${info.node}, ${info.kernel}, ${info.nproc} cores (\`nproc\`), ${info.cpuModel}; ${info.pinning}.`,
     '',
     ...table(cases),
@@ -84,17 +127,24 @@ export function renderSection(
     `![Ratio of each contender to its baseline, with the targets](${chartFile})`,
     '',
   ];
+  const measured = targets(cases);
+  if (measured.length > 0) out.push('Targets, as measured:', '', ...measured, '');
   const warnings = notes(cases);
   if (warnings.length > 0) out.push('Notes from this run:', '', ...warnings, '');
   for (const { benchCase } of cases) {
     out.push(`### ${benchCase.title}`, '', benchCase.description.trim(), '');
     for (const contender of benchCase.contenders) {
-      const code = docRegion(benchDir, contender.script);
       const name = contender.baseline ? `${contender.name} (baseline)` : contender.name;
+      if (contender.unavailable !== undefined) {
+        out.push(`${name}: not measured here (${contender.unavailable}).`, '');
+        continue;
+      }
+      const file = contender.doc?.file ?? contender.script;
+      const code = docRegion(benchDir, file, contender.doc?.region);
       out.push(
-        `${name}, from \`bench/${contender.script}\`:`,
+        `${name}, from \`bench/${file}\`:`,
         '',
-        '```ts',
+        `\`\`\`${contender.doc?.lang ?? 'ts'}`,
         code ?? '(no doc region)',
         '```',
         '',
@@ -103,6 +153,10 @@ export function renderSection(
   }
   out.push(end(area.name));
   return out.join('\n');
+}
+
+function defaultRunDescription(options: RunOptions): string {
+  return `${options.rounds} rounds of ${options.duration} s, ${options.bulkMib} MiB per bulk transfer, ${options.warmup} s warm-up`;
 }
 
 /** Replaces the area's section in the doc, or appends it when the area is new. */

@@ -3,8 +3,8 @@
  * each, then the rounds, contenders alternated (ABBA) so slow drift on the machine spreads over
  * all of them. A new load generator process on the load core serves each measurement.
  */
-import { cpuMark, cpuPercent } from './cpu.js';
-import { formatCpu, formatValue } from './format.js';
+import { cpuMark, cpuPercent, sampleRss } from './cpu.js';
+import { formatCpu, formatRss, formatValue } from './format.js';
 import { LOAD_CORE, TARGET_CORE } from './machine.js';
 import { BenchProcess, type ChildEvent, type Launcher } from './process.js';
 import { summarize } from './stats.js';
@@ -23,6 +23,8 @@ export interface MeasureContext {
 interface Target {
   process: BenchProcess;
   port: number;
+  /** The process that serves: the target's own, or the one it named (a runtime it started). */
+  pid: number;
 }
 
 const START_TIMEOUT_MS = 15_000;
@@ -35,12 +37,14 @@ async function startTarget(c: BenchCase, contender: Contender, ctx: MeasureConte
         `--cpu-prof-name=${c.id}-${slug(contender.name)}.cpuprofile`,
       ]
     : [];
-  const argv = [process.execPath, ...flags, ctx.resolveScript(contender.script)];
+  const argv = [process.execPath, ...flags, ctx.resolveScript(contender.script), ...(contender.args ?? [])];
   const child = new BenchProcess(argv, ctx.launcher, TARGET_CORE);
   try {
     const event = await child.next(['listening'], START_TIMEOUT_MS);
     if (typeof event.port !== 'number') throw new Error('listening event without a port');
-    return { process: child, port: event.port };
+    // A target that runs another program (python, nginx) names the pid that does the work.
+    const pid = typeof event.pid === 'number' ? event.pid : child.pid;
+    return { process: child, port: event.port, pid };
   } catch (err) {
     await child.stop();
     throw err;
@@ -64,15 +68,19 @@ async function runLoad(
   let sample: Sample;
   try {
     const start = await load.next(['start'], timeoutMs);
-    // A load generator that drives another program (wrk) names the pid that does the work.
+    // A load generator may name another pid to measure, one that lives through the window. One
+    // that runs a program for the window (wrk) does not need to: the program's CPU time is
+    // added to its parent's once it has exited and been reaped (see cpu.ts).
     const loadPid = typeof start.pid === 'number' ? start.pid : load.pid;
     const loadFrom = cpuMark(loadPid);
-    const targetFrom = cpuMark(target.process.pid);
-    const stop = await load.next(['end', 'result'], timeoutMs);
+    const targetFrom = cpuMark(target.pid);
+    const rss = sampleRss(target.pid);
+    const stop = await load.next(['end', 'result'], timeoutMs).finally(() => rss.stop());
+    const targetRss = rss.stop();
     const loadCpu = cpuPercent(loadFrom, cpuMark(loadPid));
-    const targetCpu = cpuPercent(targetFrom, cpuMark(target.process.pid));
+    const targetCpu = cpuPercent(targetFrom, cpuMark(target.pid));
     const result = stop.event === 'result' ? stop : await load.next(['result'], timeoutMs);
-    sample = toSample(result, loadCpu, targetCpu);
+    sample = toSample(result, loadCpu, targetCpu, targetRss);
   } catch (err) {
     sample = {
       ok: false,
@@ -80,6 +88,7 @@ async function runLoad(
       error: `load generator: ${(err as Error).message}`,
       loadCpu: null,
       targetCpu: null,
+      targetRss: null,
     };
   } finally {
     await load.stop();
@@ -95,12 +104,25 @@ async function runLoad(
   return sample;
 }
 
-function toSample(result: ChildEvent, loadCpu: number | null, targetCpu: number | null): Sample {
+function toSample(
+  result: ChildEvent,
+  loadCpu: number | null,
+  targetCpu: number | null,
+  targetRss: number | null,
+): Sample {
   const value = typeof result.value === 'number' && Number.isFinite(result.value) ? result.value : 0;
   const ok = result.ok === true && value > 0;
   const error = typeof result.error === 'string' ? result.error : ok ? undefined : 'no result';
   const detail = (result.detail ?? undefined) as Record<string, unknown> | undefined;
-  return { ok, value, loadCpu, targetCpu, ...(error ? { error } : {}), ...(detail ? { detail } : {}) };
+  return {
+    ok,
+    value,
+    loadCpu,
+    targetCpu,
+    targetRss,
+    ...(error ? { error } : {}),
+    ...(detail ? { detail } : {}),
+  };
 }
 
 export async function measureCase(c: BenchCase, ctx: MeasureContext): Promise<CaseResult> {
@@ -108,10 +130,14 @@ export async function measureCase(c: BenchCase, ctx: MeasureContext): Promise<Ca
   const targets = new Map<Contender, Target>();
   const failed = (contender: Contender, error: string) => {
     const list = samples.get(contender.name) as Sample[];
-    list.push({ ok: false, value: 0, error, loadCpu: null, targetCpu: null });
+    list.push({ ok: false, value: 0, error, loadCpu: null, targetCpu: null, targetRss: null });
   };
   try {
     for (const contender of c.contenders) {
+      if (contender.unavailable !== undefined) {
+        ctx.log(`  n/a      ${contender.name.padEnd(10)} ${contender.unavailable}`);
+        continue;
+      }
       try {
         targets.set(contender, await startTarget(c, contender, ctx));
       } catch (err) {
@@ -141,7 +167,7 @@ export async function measureCase(c: BenchCase, ctx: MeasureContext): Promise<Ca
 
 function describe(sample: Sample, unit: string): string {
   if (!sample.ok) return `FAILED: ${sample.error}`;
-  const cpu = `cpu load ${formatCpu(sample.loadCpu)}, target ${formatCpu(sample.targetCpu)}`;
+  const cpu = `cpu load ${formatCpu(sample.loadCpu)}, target ${formatCpu(sample.targetCpu)}, rss ${formatRss(sample.targetRss)}`;
   return `${formatValue(sample.value, unit)}  (${cpu})`;
 }
 

@@ -1,5 +1,6 @@
 /** Medians, ratios and pass/fail: turns the samples of one case into its results. */
-import type { BenchCase, ContenderResult, Sample } from './types.js';
+import { formatRatio } from './format.js';
+import type { BenchCase, Check, ContenderResult, Sample } from './types.js';
 
 /** Median of the values; NaN for none. Robust against the odd round a noisy neighbour spoils. */
 export function median(values: number[]): number {
@@ -16,12 +17,72 @@ function medianOrNull(values: Array<number | null>): number | null {
   return known.length === 0 ? null : median(known);
 }
 
+/** Median over rounds of a number the load generator put in `detail`; null when none did. */
+export function detailMedian(result: ContenderResult, key: string): number | null {
+  return medianOrNull(
+    result.samples.map((s) =>
+      s.ok && typeof s.detail?.[key] === 'number' ? (s.detail[key] as number) : null,
+    ),
+  );
+}
+
+type Measured = Omit<ContenderResult, 'ratio' | 'checks' | 'pass'>;
+
+/** The targets of one contender: the ratio to the baseline, then each `versus`. */
+function checksOf(
+  benchCase: BenchCase,
+  r: Measured,
+  all: Measured[],
+  baseline: Measured | undefined,
+): Check[] {
+  const checks: Check[] = [];
+  if (r.contender.baseline === true) return checks;
+  const ratioTo = (other: Measured | undefined, pick: (m: Measured) => number | null): number | null => {
+    if (other === undefined || !r.ok || !other.ok) return null;
+    const mine = pick(r);
+    const theirs = pick(other);
+    return mine === null || theirs === null || !(theirs > 0) ? null : mine / theirs;
+  };
+  const baselineRatio = ratioTo(baseline, (m) => m.median);
+  const target = r.contender.target === undefined ? benchCase.target : r.contender.target;
+  if (target !== null) {
+    checks.push({
+      label: `≥ ${formatRatio(target)}`,
+      ratio: baselineRatio,
+      pass: baselineRatio !== null && baselineRatio >= target,
+      level: target,
+    });
+  }
+  for (const v of r.contender.versus ?? []) {
+    const other = all.find((m) => m.contender.name === v.against);
+    if (v.metric === 'value') {
+      const ratio = ratioTo(other, (m) => m.median);
+      const otherRatio = baseline?.ok && other?.ok ? other.median / baseline.median : null;
+      checks.push({
+        label: `≥ ${formatRatio(v.ratio)} ${v.against}`,
+        ratio,
+        pass: ratio !== null && ratio >= v.ratio,
+        level: otherRatio === null ? null : otherRatio * v.ratio,
+      });
+    } else {
+      const ratio = ratioTo(other, (m) => m.targetRss);
+      checks.push({
+        label: `RSS ≤ ${formatRatio(v.ratio)} ${v.against}`,
+        ratio,
+        pass: ratio !== null && ratio <= v.ratio,
+        level: null,
+      });
+    }
+  }
+  return checks;
+}
+
 /**
  * One result per contender. A contender with any failed round fails outright: a fast error is
  * not a fast server, so its numbers never make it into a ratio.
  */
 export function summarize(benchCase: BenchCase, samples: Map<string, Sample[]>): ContenderResult[] {
-  const partial = benchCase.contenders.map((contender) => {
+  const partial = benchCase.contenders.map((contender): Measured => {
     const runs = samples.get(contender.name) ?? [];
     const good = runs.filter((s) => s.ok).map((s) => s.value);
     const ok = runs.length > 0 && good.length === runs.length;
@@ -34,14 +95,17 @@ export function summarize(benchCase: BenchCase, samples: Map<string, Sample[]>):
       max: ok ? Math.max(...good) : Number.NaN,
       loadCpu: medianOrNull(runs.map((s) => s.loadCpu)),
       targetCpu: medianOrNull(runs.map((s) => s.targetCpu)),
+      targetRss: medianOrNull(runs.map((s) => (s.ok ? s.targetRss : null))),
+      ...(contender.unavailable !== undefined ? { unavailable: contender.unavailable } : {}),
       errors: [...new Set(runs.filter((s) => !s.ok).map((s) => s.error ?? 'failed'))],
     };
   });
   const baseline = partial.find((r) => r.contender.baseline === true);
   return partial.map((r): ContenderResult => {
     const ratio = r.ok && baseline?.ok === true ? r.median / baseline.median : null;
-    const pass = r.contender.baseline === true ? r.ok : ratio !== null && ratio >= benchCase.target;
-    return { ...r, ratio, pass };
+    const checks = checksOf(benchCase, r, partial, baseline);
+    const pass = r.unavailable !== undefined || (r.ok && checks.every((c) => c.pass));
+    return { ...r, ratio, checks, pass };
   });
 }
 

@@ -25,8 +25,36 @@ export interface Contender {
   name: string;
   /** Script under bench/ (a .ts path) that listens on port 0 and reports it (see child.ts). */
   script: string;
+  /** Arguments after the script. */
+  args?: string[];
   /** The contender every other one is compared with; exactly one per case. */
   baseline?: boolean;
+  /**
+   * Lowest acceptable ratio to the baseline; `null` shows the contender for comparison only
+   * (its ratio is printed, it passes when its rounds succeed). **Default:** the case's `target`.
+   */
+  target?: number | null;
+  /** Targets against another contender of the same case (see {@link Versus}). */
+  versus?: Versus[];
+  /**
+   * Why this contender is not measured in this case (a reference that cannot serve it, a
+   * runtime that is not installed): shown as n/a with the reason, never a failure.
+   */
+  unavailable?: string;
+  /** What the doc shows. **Default:** the `doc` region of `script`, as TypeScript. */
+  doc?: { file?: string; region?: string; lang?: string };
+}
+
+/** A target of one contender against another of the same case. */
+export interface Versus {
+  /** The other contender's name. */
+  against: string;
+  /**
+   * `value`: this median over the other's must be at least `ratio`. `rss`: this target RSS
+   * over the other's must be at most `ratio` (lower is better).
+   */
+  metric: 'value' | 'rss';
+  ratio: number;
 }
 
 /** What the load generator is told for one run. */
@@ -46,13 +74,29 @@ export interface BenchCase {
   description: string;
   /** Unit of the load generator's `value`: `round trips/s`, `MiB/s`. Higher is better. */
   unit: string;
-  /** Lowest acceptable ratio of each non-baseline contender to the baseline. */
-  target: number;
+  /**
+   * Lowest acceptable ratio of each non-baseline contender to the baseline, unless the
+   * contender sets its own; `null`: no target by default.
+   */
+  target: number | null;
   contenders: Contender[];
   /** The load generator script (a .ts path under bench/) and its arguments for one run. */
   load: (context: LoadContext) => { script: string; args: string[] };
   /** Milliseconds after which one load run is abandoned as failed. */
   timeoutMs: (options: RunOptions) => number;
+  /**
+   * Further columns from the load generator's `detail` (numbers), as the median over rounds:
+   * `{ label: 'p99 latency', key: 'latencyP99Ms', unit: 'ms', digits: 2 }`.
+   */
+  columns?: DetailColumn[];
+}
+
+export interface DetailColumn {
+  label: string;
+  key: string;
+  unit: string;
+  /** Fraction digits. **Default:** 0. */
+  digits?: number;
 }
 
 export interface Area {
@@ -62,6 +106,11 @@ export interface Area {
   title: string;
   /** Markdown under the heading, kept across re-recordings (method specific to the area). */
   intro: string;
+  /**
+   * The run's settings as the doc states them after "Recorded ... with ...", in parentheses.
+   * **Default:** rounds, duration, bulk size and warm-up.
+   */
+  runDescription?: (options: RunOptions) => string;
   cases: (options: RunOptions) => BenchCase[];
 }
 
@@ -77,6 +126,8 @@ export interface Sample {
   error?: string;
   loadCpu: CpuPercent;
   targetCpu: CpuPercent;
+  /** Peak resident set size of the target over the measured window, in bytes; null if unknown. */
+  targetRss: number | null;
   /** Whatever else the load generator reported (bytes, elapsed...). */
   detail?: Record<string, unknown>;
 }
@@ -91,11 +142,34 @@ export interface ContenderResult {
   max: number;
   loadCpu: CpuPercent;
   targetCpu: CpuPercent;
+  /** Median over rounds of the target's peak RSS in the window, in bytes. */
+  targetRss: number | null;
   /** Median over the baseline's median; null for a failed contender or baseline. */
   ratio: number | null;
-  /** Whether `ratio` meets the case target; baselines always pass when they ran. */
+  /** Its targets and how they came out: the ratio to the baseline, then any `versus`. */
+  checks: Check[];
+  /**
+   * Whether it ran without a failed round and met every check; baselines pass when they ran,
+   * unavailable contenders always pass.
+   */
   pass: boolean;
+  /** Set when the contender was not measured (its `unavailable` reason). */
+  unavailable?: string;
   errors: string[];
+}
+
+/** One target of one contender, evaluated. */
+export interface Check {
+  /** Short form for tables: `≥ 0.95x`, `≥ 1.00x fastify`, `RSS ≤ 1.00x fastify`. */
+  label: string;
+  /** The measured ratio; null when a side failed. */
+  ratio: number | null;
+  pass: boolean;
+  /**
+   * The level this check asks for on the chart's scale (ratio to the baseline), when it has
+   * one: the target itself, or the other contender's ratio times the `versus` ratio.
+   */
+  level: number | null;
 }
 
 export interface CaseResult {
