@@ -3,6 +3,7 @@
  * Web-standard interop: `app.fetch(request)` runs an App on a web Request without a socket, and
  * `serve(handler)` hosts any fetch handler (a Hono app's `app.fetch`, say) on wirekit's server.
  */
+import { drained } from './drain.js';
 import * as http from 'node:http';
 import { Duplex, Readable } from 'node:stream';
 import { formatHostPort } from '../errors.js';
@@ -441,19 +442,6 @@ function nextTurn(): Promise<undefined> {
 function chunkOf(chunk: unknown): Uint8Array {
   if (chunk instanceof Uint8Array) return chunk;
   throw new TypeError(`a Response body chunk must be a Uint8Array, got ${describe(chunk)}`);
-}
-
-/** Resolves when `res` can take more, or is gone. */
-function drained(res: http.ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function sendPlain(res: http.ServerResponse, status: number, body: string): void {

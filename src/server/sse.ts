@@ -3,8 +3,8 @@
  * Server-Sent Events: an async iterable of events written as `text/event-stream`, with a
  * heartbeat comment so proxies keep the connection, stopped when the client goes away.
  */
-import type { ServerResponse } from 'node:http';
 import type { Context } from './context.js';
+import { drained } from './drain.js';
 
 /** One event. A string or any other value is sent as `data` (non-strings as JSON). */
 export interface SseEvent {
@@ -44,19 +44,6 @@ export function formatEvent(value: unknown): string {
   return `${out}\n`;
 }
 
-function write(res: ServerResponse, text: string): Promise<void> | undefined {
-  if (res.write(text)) return undefined;
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
 /** Streams `result` as the response of `ctx` until the source ends or the client leaves. */
 export async function sendSse(
   ctx: Context,
@@ -86,7 +73,7 @@ export async function sendSse(
     for (;;) {
       const { value, done } = await iterator.next();
       if (done || res.destroyed) break;
-      await write(res, formatEvent(value));
+      if (!res.write(formatEvent(value))) await drained(res);
     }
   } catch (err) {
     // A source that fails because its client left (an aborted ctx.signal) is not an error.
