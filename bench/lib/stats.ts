@@ -28,6 +28,32 @@ export function detailMedian(result: ContenderResult, key: string): number | nul
 
 type Measured = Omit<ContenderResult, 'ratio' | 'checks' | 'pass'>;
 
+/**
+ * The median over rounds of this round's value over the other's in the same round. Rounds run
+ * every contender back to back, so a ratio within a round compares two runs a few seconds
+ * apart: drift on a shared machine (a neighbour busy for half a minute) moves both sides and
+ * cancels, where the ratio of two medians would carry it. Null when a side has no value.
+ */
+export function pairedRatio(
+  mine: Sample[],
+  theirs: Sample[],
+  pick: (s: Sample) => number | null,
+): number | null {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(mine.length, theirs.length); i++) {
+    const a = mine[i] as Sample;
+    const b = theirs[i] as Sample;
+    if (!a.ok || !b.ok) return null;
+    const x = pick(a);
+    const y = pick(b);
+    if (x !== null && y !== null && y > 0) ratios.push(x / y);
+  }
+  return ratios.length === 0 ? null : median(ratios);
+}
+
+const valueOf = (s: Sample): number => s.value;
+const rssOf = (s: Sample): number | null => s.targetRss;
+
 /** The targets of one contender: the ratio to the baseline, then each `versus`. */
 function checksOf(
   benchCase: BenchCase,
@@ -37,13 +63,9 @@ function checksOf(
 ): Check[] {
   const checks: Check[] = [];
   if (r.contender.baseline === true) return checks;
-  const ratioTo = (other: Measured | undefined, pick: (m: Measured) => number | null): number | null => {
-    if (other === undefined || !r.ok || !other.ok) return null;
-    const mine = pick(r);
-    const theirs = pick(other);
-    return mine === null || theirs === null || !(theirs > 0) ? null : mine / theirs;
-  };
-  const baselineRatio = ratioTo(baseline, (m) => m.median);
+  const ratioTo = (other: Measured | undefined, pick: (s: Sample) => number | null): number | null =>
+    other === undefined || !r.ok || !other.ok ? null : pairedRatio(r.samples, other.samples, pick);
+  const baselineRatio = ratioTo(baseline, valueOf);
   const target = r.contender.target === undefined ? benchCase.target : r.contender.target;
   if (target !== null) {
     checks.push({
@@ -56,8 +78,9 @@ function checksOf(
   for (const v of r.contender.versus ?? []) {
     const other = all.find((m) => m.contender.name === v.against);
     if (v.metric === 'value') {
-      const ratio = ratioTo(other, (m) => m.median);
-      const otherRatio = baseline?.ok && other?.ok ? other.median / baseline.median : null;
+      const ratio = ratioTo(other, valueOf);
+      const otherRatio =
+        baseline?.ok && other?.ok ? pairedRatio(other.samples, baseline.samples, valueOf) : null;
       checks.push({
         label: `≥ ${formatRatio(v.ratio)} ${v.against}`,
         ratio,
@@ -65,7 +88,7 @@ function checksOf(
         level: otherRatio === null ? null : otherRatio * v.ratio,
       });
     } else {
-      const ratio = ratioTo(other, (m) => m.targetRss);
+      const ratio = ratioTo(other, rssOf);
       checks.push({
         label: `RSS ≤ ${formatRatio(v.ratio)} ${v.against}`,
         ratio,
@@ -102,7 +125,8 @@ export function summarize(benchCase: BenchCase, samples: Map<string, Sample[]>):
   });
   const baseline = partial.find((r) => r.contender.baseline === true);
   return partial.map((r): ContenderResult => {
-    const ratio = r.ok && baseline?.ok === true ? r.median / baseline.median : null;
+    const ratio =
+      r.ok && baseline?.ok === true ? pairedRatio(r.samples, baseline.samples, valueOf) : null;
     const checks = checksOf(benchCase, r, partial, baseline);
     const pass = r.unavailable !== undefined || (r.ok && checks.every((c) => c.pass));
     return { ...r, ratio, checks, pass };

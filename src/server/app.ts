@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CompressionOptions, compressionDefaults } from './compress.js';
 import { Context, type ContextSettings } from './context.js';
-import { HttpError, notFound } from './errors.js';
+import { HttpError, routingError } from './errors.js';
 import { fetchListener } from './fetch.js';
 import { type AppServer, type ListenOptions, serveApp } from './listen.js';
 import { respond, respondError } from './respond.js';
@@ -192,7 +192,7 @@ export class App {
     const base = normalizePrefix(prefix);
     const serve = createStatic(dir, options);
     const handler: Handler = async (ctx) => {
-      if (!(await serve(ctx.req, ctx.res, ctx.path.slice(base.length)))) throw notFound();
+      if (!(await serve(ctx.req, ctx.res, ctx.path.slice(base.length)))) throw routingError(404);
     };
     this.route(['GET', 'HEAD'], `${base}/*`, handler);
     if (base !== '') this.route(['GET', 'HEAD'], base, handler);
@@ -260,7 +260,7 @@ export class App {
         params = match.params;
       }
     } catch {
-      lookupError = new HttpError(400, 'malformed URL encoding');
+      lookupError = routingError(400, 'malformed URL encoding');
     }
     const ctx = new Context(
       req,
@@ -312,9 +312,9 @@ export class App {
       if (error !== undefined) throw error;
       const allowed = router.allowed(path);
       if (allowed.length > 0 && !allowed.includes(method as Method)) {
-        throw new HttpError(405, `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } });
+        throw routingError(405, `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } });
       }
-      throw notFound();
+      throw routingError(404);
     };
   }
 

@@ -5,7 +5,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { bodyStream, readBytes, readForm, readJson, readText } from './body.js';
+import { bodyStream, bytesWithin, jsonWithin, readForm, readText } from './body.js';
 import { Cookies } from './cookies.js';
 import { readMultipart, type MultipartOptions, type MultipartReader } from './multipart.js';
 import type { CompressionOptions } from './compress.js';
@@ -34,8 +34,6 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
   readonly path: string;
   /** Route parameters, decoded. */
   params: Record<string, string>;
-  /** Per-request state for middleware to pass things along. */
-  readonly state: State = {} as State;
   /** Response status; set it before returning a body to answer with another than 200. */
   status = 0;
   /** Body limit in bytes for this request's readers (the route's, else the app's). */
@@ -51,6 +49,7 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
   #cookies: Cookies | undefined;
   #controller: AbortController | undefined;
   #multipart: MultipartReader | undefined;
+  #state: State | undefined;
   /** Response headers set so far (lower-case names), written once with writeHead. */
   responseHeaders: Record<string, string | string[]> | undefined;
 
@@ -71,6 +70,11 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
     this.#queryString = queryString;
     this.#settings = settings;
     this.bodyLimit = bodyLimit;
+  }
+
+  /** Per-request state for middleware to pass things along. */
+  get state(): State {
+    return (this.#state ??= {} as State);
   }
 
   /** Request headers (lower-case names). */
@@ -153,7 +157,7 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
 
   /** The body parsed as JSON (415 for another Content-Type, 400 when it does not parse). */
   json<T = unknown>(): Promise<T> {
-    return readJson<T>(this.req, { limit: this.bodyLimit });
+    return jsonWithin<T>(this.req, this.bodyLimit);
   }
 
   /** The body as text, decoded with the Content-Type's charset. */
@@ -168,7 +172,7 @@ export class Context<State extends Record<string, unknown> = Record<string, unkn
 
   /** The body as bytes. */
   bytes(): Promise<Buffer> {
-    return readBytes(this.req, { limit: this.bodyLimit });
+    return bytesWithin(this.req, this.bodyLimit);
   }
 
   /** The decoded body as a stream (the limit still applies). */

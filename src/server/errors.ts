@@ -46,6 +46,21 @@ export class HttpError extends WirekitError {
   }
 }
 
+/**
+ * @internal An HttpError without a stack trace, for the errors the app itself raises on every
+ * unrouted request (404, 405, a malformed path): capturing a stack costs more than the rest of
+ * the answer, the stack says nothing about the request, and a scanner sends thousands of them.
+ */
+export function routingError(status: number, message?: string, options?: HttpErrorOptions): HttpError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new HttpError(status, message, options);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 const helper =
   (status: number) =>
   (message?: string, options?: HttpErrorOptions): HttpError =>

@@ -21,8 +21,8 @@ export {
   readForm,
   readJson,
   readText,
-  safeJsonParse,
 } from './body.js';
+export { safeJsonParse } from '../http/json.js';
 export { Context } from './context.js';
 export { type CookieOptions, Cookies } from './cookies.js';
 export {

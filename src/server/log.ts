@@ -4,8 +4,12 @@
  * duration and a request id.
  */
 import { randomUUID } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 import type { Middleware } from './app.js';
+
+// pino is loaded when an access log is asked for: an app without one does not carry it.
+const require = createRequire(import.meta.url);
 
 /** Options for {@link accessLog}. */
 export interface AccessLogOptions {
@@ -25,7 +29,7 @@ export interface AccessLogOptions {
  * app.use(accessLog());
  */
 export function accessLog(options: AccessLogOptions = {}): Middleware {
-  const logger = options.logger ?? pino();
+  const logger = options.logger ?? (require('pino') as typeof import('pino')).pino();
   const header = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   return (ctx, next) => {
     const started = performance.now();

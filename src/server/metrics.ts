@@ -4,8 +4,12 @@
  * histogram, and open connections, served at `/metrics`.
  */
 import type { Socket } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Registry } from 'prom-client';
 import type { App } from './app.js';
+
+// prom-client is loaded when metrics are asked for: an app without them does not carry it.
+const require = createRequire(import.meta.url);
 
 /** Options for {@link metrics}. */
 export interface MetricsOptions {
@@ -25,6 +29,7 @@ export interface MetricsOptions {
  * const registry = metrics(app);   // GET /metrics
  */
 export function metrics(app: App, options: MetricsOptions = {}): Registry {
+  const { Counter, Gauge, Histogram, Registry } = require('prom-client') as typeof import('prom-client');
   const registry = options.registry ?? new Registry();
   const path = options.path ?? '/metrics';
   const labelNames = ['method', 'route', 'status'] as const;

@@ -4,8 +4,9 @@
  * streams (busboy underneath), with every limit enforced as an error and temp files that a
  * `cleanup()` at the end of the request always removes.
  */
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -13,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { bodyStream, checkSize, parseMediaType } from './body.js';
+import { parseMediaType } from '../http/media-type.js';
+import { bodyStream, checkSize } from './body.js';
+import { CLOSE } from './body-pump.js';
 import { badRequest, contentTooLarge, HttpError, unsupportedMediaType } from './errors.js';
 
 /** Options for {@link readMultipart}. Every limit breached is a 413 `HttpError`. */
@@ -103,8 +106,11 @@ export interface MultipartReader extends AsyncIterable<Part> {
   cleanup(): Promise<void>;
 }
 
-/** As in body.ts: the rest of the body is not read after these errors, so the connection ends. */
-const CLOSE = { connection: 'close' };
+// busboy is loaded with the first multipart body: an app that takes none does not carry it.
+const require = createRequire(import.meta.url);
+let loadedBusboy: typeof busboy | undefined;
+const parserFor = (config: busboy.BusboyConfig): busboy.Busboy =>
+  (loadedBusboy ??= require('busboy') as typeof busboy)(config);
 
 /** A finite size limit plus one (busboy reports reaching a limit, not passing it), or none. */
 const past = (limit: number): number | undefined => (limit === Infinity ? undefined : limit + 1);
@@ -217,7 +223,7 @@ class Reader implements MultipartReader, AsyncIterator<Part> {
   constructor(req: IncomingMessage, limits: Limits) {
     this.#limits = limits;
     try {
-      this.#parser = busboy({
+      this.#parser = parserFor({
         headers: req.headers,
         defParamCharset: 'utf8',
         limits: {
