@@ -93,6 +93,32 @@ function inFlight(socket: Socket): http.ServerResponse | undefined {
   return (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? undefined;
 }
 
+/** Whether a Transfer-Encoding's last coding is chunked, the only way such a body can end. */
+function endsInChunked(value: string): boolean {
+  const comma = value.lastIndexOf(',');
+  return (
+    value
+      .slice(comma + 1)
+      .trim()
+      .toLowerCase() === 'chunked'
+  );
+}
+
+/**
+ * A request whose Transfer-Encoding does not end in chunked has no knowable end (RFC 9112
+ * 6.3): 400 and the connection closed, before any handler runs. llhttp rejects it too, but only
+ * after node has emitted the request, so without this the handler would start.
+ */
+function refuseFraming(res: http.ServerResponse): void {
+  const body = 'Bad Request: a Transfer-Encoding must end in chunked\n';
+  res.writeHead(400, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
+}
+
 /** Keeps what `event` brings in `set` until it closes. */
 function track<T extends { once(event: 'close', listener: () => void): unknown }>(
   server: { on(event: string, listener: (item: T) => void): unknown },
@@ -127,6 +153,8 @@ export async function serveApp(
   // In-flight responses that close() set to end with Connection: close.
   const closingAfter = new WeakSet<http.ServerResponse>();
   const guarded: Listener = (req, res) => {
+    const framing = req.headers['transfer-encoding'];
+    if (framing !== undefined && !endsInChunked(framing)) return refuseFraming(res);
     if (!closing) return listener(req, res);
     const body = 'Service Unavailable: the server is shutting down\n';
     const headers: http.OutgoingHttpHeaders = {
