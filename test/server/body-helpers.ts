@@ -1,4 +1,5 @@
 /** Helpers for the body and multipart tests: a node:http server around a reader, and clients. */
+import * as zlib from 'node:zlib';
 import {
   request as httpRequest,
   createServer,
@@ -211,4 +212,36 @@ export function raw(
 export function* chunks(count: number, size: number, fill = 0x61): Iterable<Buffer> {
   const chunk = Buffer.alloc(size, fill);
   for (let i = 0; i < count; i++) yield chunk;
+}
+
+/** Gzip of `size` zero bytes, compressed in 1 MiB steps. */
+export function bombOf(size: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const zeros = Buffer.alloc(1024 * 1024);
+    const gzip = zlib.createGzip({ level: 9 });
+    const out: Buffer[] = [];
+    gzip.on('data', (chunk: Buffer) => out.push(chunk));
+    // 'end' of the readable side, once every compressed byte came out ('finish' can be earlier).
+    gzip.on('end', () => resolve(Buffer.concat(out)));
+    gzip.on('error', reject);
+    void (async () => {
+      for (let i = 0; i < size / (1024 * 1024); i++) {
+        if (!gzip.write(zeros)) await new Promise((drained) => gzip.once('drain', drained));
+      }
+      gzip.end();
+    })();
+  });
+}
+
+/** Samples this process's RSS every few ms while `run` goes; resolves with the peak growth. */
+export async function rssGrowth<R>(run: () => Promise<R>): Promise<[R, number]> {
+  const before = process.memoryUsage.rss();
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 2);
+  try {
+    const result = await run();
+    return [result, Math.max(peak, process.memoryUsage.rss()) - before];
+  } finally {
+    clearInterval(timer);
+  }
 }

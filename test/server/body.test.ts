@@ -15,7 +15,7 @@ import {
   readText,
 } from '../../src/server/body.js';
 import { HttpError } from '../../src/server/errors.js';
-import { chunks, raw, send, serve, type TestServer, within } from './body-helpers.js';
+import { bombOf, chunks, raw, rssGrowth, send, serve, type TestServer, within } from './body-helpers.js';
 import { sleep } from '../helpers.js';
 
 const T = { timeout: 20_000 };
@@ -30,37 +30,6 @@ async function thrown(server: TestServer, status: number, pattern?: RegExp): Pro
   assert.equal(outcome.error.status, status, outcome.error.message);
   if (pattern) assert.match(outcome.error.message, pattern);
   return outcome.error;
-}
-
-/** Gzip of `size` zero bytes, compressed in 1 MiB steps so the test itself stays small. */
-function bombOf(size: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const zeros = Buffer.alloc(MiB);
-    const gzip = zlib.createGzip({ level: 9 });
-    const out: Buffer[] = [];
-    gzip.on('data', (chunk: Buffer) => out.push(chunk));
-    gzip.on('end', () => resolve(Buffer.concat(out)));
-    gzip.on('error', reject);
-    void (async () => {
-      for (let i = 0; i < size / MiB; i++) {
-        if (!gzip.write(zeros)) await new Promise((drained) => gzip.once('drain', drained));
-      }
-      gzip.end();
-    })();
-  });
-}
-
-/** Samples this process's RSS every few ms while `run` goes; resolves with the peak growth. */
-async function rssGrowth(run: () => Promise<unknown>): Promise<number> {
-  const before = process.memoryUsage.rss();
-  let peak = before;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 2);
-  try {
-    await run();
-  } finally {
-    clearInterval(timer);
-  }
-  return Math.max(peak, process.memoryUsage.rss()) - before;
 }
 
 const fakeRequest = () => new IncomingMessage(new net.Socket());
@@ -190,7 +159,7 @@ describe('readBytes', () => {
     assert.ok(bomb.length < 100_000, `bomb is ${bomb.length} bytes`);
     const server = await serve(t, (req) => readBytes(req));
     let reply: Awaited<ReturnType<typeof send>> | undefined;
-    const growth = await rssGrowth(async () => {
+    const [, growth] = await rssGrowth(async () => {
       reply = await send(server, '/', { body: bomb, headers: { 'content-encoding': 'gzip' } });
     });
     assert.equal(reply?.status, 413);

@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import { HttpError } from '../../src/server/errors.js';
-import { parseRange, sendFile, sendFileDefaults, type SendFileOptions } from '../../src/server/send-file.js';
+import { sendFile, sendFileDefaults, type SendFileOptions } from '../../src/server/send-file.js';
 import { sleep } from '../helpers.js';
 import { within } from '../net/tcp-helpers.js';
 
@@ -412,21 +412,6 @@ describe('sendFile: ranges', () => {
       assert.equal(await status(new Date(mtime.getTime() - 60_000).toUTCString()), 200);
     },
   );
-
-  test('parseRange clamps, keeps the order asked, and tells unsatisfiable from invalid', () => {
-    assert.deepEqual(parseRange('bytes=0-0', 10), [{ start: 0, end: 0 }]);
-    assert.deepEqual(parseRange('bytes=5-,0-1', 10), [
-      { start: 5, end: 9 },
-      { start: 0, end: 1 },
-    ]);
-    assert.deepEqual(parseRange('BYTES = 2-3 , ', 10), [{ start: 2, end: 3 }]);
-    assert.deepEqual(parseRange('bytes=8-20,30-40', 10), [{ start: 8, end: 9 }]);
-    assert.equal(parseRange('bytes=30-40', 10), 'unsatisfiable');
-    assert.equal(parseRange('bytes=-5', 0), 'unsatisfiable');
-    assert.equal(parseRange('bytes=0-1,x', 10), undefined);
-    assert.equal(parseRange('bytes=,', 10), undefined);
-    assert.equal(parseRange(`bytes=${'9'.repeat(400)}-`, 10), 'unsatisfiable');
-  });
 });
 
 describe('sendFile: precompressed siblings', () => {
