@@ -25,7 +25,6 @@ import {
   type ByteRange,
   type Coding,
   coalesce,
-  headerString,
   preconditions,
   requestedRanges,
 } from './conditional.js';
