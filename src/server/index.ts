@@ -40,7 +40,7 @@ export {
   unprocessable,
   unsupportedMediaType,
 } from './errors.js';
-export { type FetchHandler, type ServeOptions, serve, serveDefaults } from './fetch.js';
+export { type FetchHandler, type ServeOptions, serve, serveDefaults } from './serve.js';
 export {
   type FieldPart,
   type FilePart,
