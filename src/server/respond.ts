@@ -118,6 +118,15 @@ export function respond(ctx: Context, value: unknown): void | Promise<void> {
   }
   if (typeof value !== 'object')
     return sendBuffered(res, status, headersOf(ctx), JSON_TYPE, JSON.stringify(value), ctx);
+  // Plain objects and arrays, what JSON APIs return, skip the checks for the other kinds (and
+  // never touch the global Response, whose first use loads node's fetch implementation). An
+  // object literal that is an async iterable still streams.
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (
+    Array.isArray(value) ||
+    ((proto === Object.prototype || proto === null) && !(Symbol.asyncIterator in value))
+  )
+    return sendBuffered(res, status, headersOf(ctx), JSON_TYPE, JSON.stringify(value), ctx);
   if (value instanceof Uint8Array) return sendBuffered(res, status, headersOf(ctx), BINARY, value, ctx);
   if (value instanceof Redirect) {
     const headers = headersOf(ctx);

@@ -62,6 +62,8 @@ describe('routing', () => {
     const res = await fetch(`${server.url}items`, { method: 'DELETE' });
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'GET, POST, HEAD');
+    // Routing errors are made without a stack trace, and leave the process's setting as it was.
+    assert.equal(Error.stackTraceLimit, 10);
   });
 
   test('a parameter over 100 characters is a 404', T, async (t) => {
@@ -121,6 +123,21 @@ describe('responses', () => {
           yield 'y';
         })(),
       )
+      .get('/literal-iterable', () => ({
+        async *[Symbol.asyncIterator]() {
+          yield 'l';
+          yield 'i';
+        },
+      }))
+      .get('/null-proto', () => Object.assign(Object.create(null) as object, { n: 1 }))
+      .get(
+        '/instance',
+        () =>
+          new (class Point {
+            x = 1;
+            y = 2;
+          })(),
+      )
       .get('/nothing', () => undefined)
       .post('/created', (ctx) => {
         ctx.status = 201;
@@ -141,6 +158,10 @@ describe('responses', () => {
     assert.equal(await web.text(), 'web');
     assert.equal(await (await fetch(`${server.url}readable`)).text(), 'abc');
     assert.equal(await (await fetch(`${server.url}iterable`)).text(), 'xy');
+    // An object literal that is an async iterable streams; other objects are JSON.
+    assert.equal(await (await fetch(`${server.url}literal-iterable`)).text(), 'li');
+    assert.deepEqual(await (await fetch(`${server.url}null-proto`)).json(), { n: 1 });
+    assert.deepEqual(await (await fetch(`${server.url}instance`)).json(), { x: 1, y: 2 });
     const nothing = await fetch(`${server.url}nothing`);
     assert.equal(nothing.status, 204);
     const created = await fetch(`${server.url}created`, { method: 'POST' });
