@@ -72,8 +72,11 @@ export class StreamClosedError extends WirekitError {
   override name = 'StreamClosedError';
 }
 
-/** The phase a timeout hit in. */
-export type TimeoutPhase = 'dns' | 'connect' | 'tls' | 'read' | 'close';
+/**
+ * The phase a timeout hit in. The HTTP client adds `response` (waiting for the response head),
+ * `idle` (no body bytes for too long) and `total` (the whole exchange: redirects and body too).
+ */
+export type TimeoutPhase = 'dns' | 'connect' | 'tls' | 'read' | 'close' | 'response' | 'idle' | 'total';
 
 /** An operation ran out of time. `phase` says where it stood. */
 export class TimeoutError extends WirekitError {
@@ -162,6 +165,85 @@ export class DnsError extends SystemCallError {
 export class UnsupportedError extends WirekitError {
   override readonly code = 'WK_ERR_UNSUPPORTED';
   override name = 'UnsupportedError';
+}
+
+/** What an HTTP client error carries of a response: wirekit/client's `Response` fits. */
+export interface HttpResponseLike {
+  readonly status: number;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  text(): Promise<string>;
+  json(): Promise<unknown>;
+  bytes(): Promise<Buffer>;
+}
+
+/**
+ * An HTTP client response had a 4xx or 5xx status and the caller asked for an error
+ * (`raiseForStatus()` or `throwHttpErrors`). Named apart from wirekit/server's `HttpError`,
+ * which a server handler throws to answer with a status.
+ */
+export class HttpStatusError extends WirekitError {
+  override readonly code = 'WK_ERR_HTTP_STATUS';
+  override name = 'HttpStatusError';
+  readonly status: number;
+  constructor(readonly response: HttpResponseLike) {
+    super(`HTTP ${response.status} from ${response.url}`);
+    this.status = response.status;
+  }
+}
+
+/** One followed redirect: the request that got a 3xx, and where it pointed. */
+export interface RedirectHop {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly location: string;
+}
+
+/** A request was redirected more times than allowed; `redirects` holds the whole chain. */
+export class TooManyRedirectsError extends WirekitError {
+  override readonly code = 'WK_ERR_TOO_MANY_REDIRECTS';
+  override name = 'TooManyRedirectsError';
+  constructor(
+    readonly redirects: readonly RedirectHop[],
+    readonly limit: number,
+  ) {
+    super(`more than ${limit} redirects (last: ${redirects.at(-1)?.location ?? '?'})`);
+  }
+}
+
+/** A redirect that cannot be followed safely: a streamed body on 307/308, a non-HTTP Location. */
+export class RedirectError extends WirekitError {
+  override readonly code = 'WK_ERR_REDIRECT';
+  override name = 'RedirectError';
+  constructor(
+    readonly hop: RedirectHop,
+    why: string,
+  ) {
+    super(`cannot follow ${hop.status} redirect from ${hop.url} to ${hop.location}: ${why}`);
+  }
+}
+
+/** A buffered read (`text()`, `json()`, `bytes()`) passed its limit of decoded bytes. */
+export class BodyTooLargeError extends WirekitError {
+  override readonly code = 'WK_ERR_BODY_TOO_LARGE';
+  override name = 'BodyTooLargeError';
+  constructor(readonly limit: number) {
+    super(`response body is larger than the limit of ${limit} bytes`);
+  }
+}
+
+/** A response body could not be decoded: too many stacked encodings, or corrupt data. */
+export class ContentEncodingError extends WirekitError {
+  override readonly code = 'WK_ERR_CONTENT_ENCODING';
+  override name = 'ContentEncodingError';
+  constructor(
+    readonly encoding: string,
+    why: string,
+    cause?: unknown,
+  ) {
+    super(`cannot decode Content-Encoding ${encoding}: ${why}`, { cause });
+  }
 }
 
 /** `host:port`, with IPv6 literals in brackets. */

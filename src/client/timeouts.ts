@@ -1,0 +1,137 @@
+/**
+ * @module wirekit/client/timeouts
+ * The total deadline of one call (redirects and body included) and the cancellation signals
+ * joined into it; and the mapping of undici's errors to wirekit's.
+ */
+import {
+  AbortError,
+  ConnectError,
+  SocketError,
+  TimeoutError,
+  WirekitError,
+  type TimeoutPhase,
+} from '../errors.js';
+
+/**
+ * One AbortSignal for undici that fires on the total timeout, the request's signal or the
+ * session's. With no total timeout and at most one signal, that signal is used as is and
+ * nothing is allocated. It is an EventListener itself, so joining signals makes no closures.
+ */
+export class Deadline {
+  readonly signal: AbortSignal | undefined;
+  readonly #controller: AbortController | undefined;
+  readonly #timer: NodeJS.Timeout | undefined;
+  readonly #joined: readonly (AbortSignal | undefined)[];
+  readonly #total: number;
+  readonly #method: string;
+  readonly #url: URL;
+  #cleared = false;
+
+  /** `method` and `url` name the call in the timeout's message (built only if it fires). */
+  constructor(
+    total: number,
+    method: string,
+    url: URL,
+    a: AbortSignal | undefined,
+    b: AbortSignal | undefined,
+  ) {
+    this.#total = total;
+    this.#method = method;
+    this.#url = url;
+    if (total === 0 && (a === undefined || b === undefined)) {
+      this.signal = a ?? b;
+      this.#joined = [];
+      return;
+    }
+    const controller = new AbortController();
+    this.#controller = controller;
+    this.signal = controller.signal;
+    this.#joined = [a, b];
+    for (const s of this.#joined) {
+      if (s === undefined) continue;
+      if (s.aborted) controller.abort(new AbortError(s.reason));
+      else s.addEventListener('abort', this, { once: true });
+    }
+    if (total > 0 && !controller.signal.aborted) {
+      this.#timer = setTimeout(expire, total, this);
+      this.#timer.unref();
+    }
+  }
+
+  /** A joined signal fired. */
+  handleEvent(event: Event): void {
+    this.#controller?.abort(new AbortError((event.target as AbortSignal).reason));
+    this.clear();
+  }
+
+  /** The total timeout fired. */
+  expire(): void {
+    this.#controller?.abort(
+      new TimeoutError('total', this.#total, `${this.#method} ${this.#url.origin}${this.#url.pathname}`),
+    );
+    this.clear();
+  }
+
+  /** The call is over (body read, or failed): stop the timer and let go of the signals. */
+  clear(): void {
+    if (this.#cleared) return;
+    this.#cleared = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    for (const s of this.#joined) s?.removeEventListener('abort', this);
+  }
+}
+
+function expire(deadline: Deadline): void {
+  deadline.expire();
+}
+
+/** What the mapping needs to know of the hop that failed. */
+export interface HopContext {
+  readonly method: string;
+  readonly url: URL;
+  readonly timeout: { readonly connect: number; readonly response: number; readonly idle: number };
+  readonly signal: AbortSignal | undefined;
+}
+
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_|HOSTNAME_|ERR_CERT)/;
+const SOCKET_CODES = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_CLOSED',
+  'ECONNRESET',
+  'EPIPE',
+]);
+
+function timeout(phase: TimeoutPhase, ms: number, ctx: HopContext): TimeoutError {
+  const what =
+    phase === 'connect' ? `connect to ${ctx.url.host}` : `${ctx.method} ${ctx.url.origin}${ctx.url.pathname}`;
+  return new TimeoutError(phase, ms, what);
+}
+
+/** The wirekit error for what undici (or the system) threw while sending or reading a hop. */
+export function clientError(err: unknown, ctx: HopContext): unknown {
+  if (err instanceof WirekitError) return err;
+  if (ctx.signal?.aborted && err === ctx.signal.reason) return new AbortError(err);
+  const { code, syscall, name } = (err ?? {}) as { code?: unknown; syscall?: unknown; name?: unknown };
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return timeout('connect', ctx.timeout.connect, ctx);
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return timeout('response', ctx.timeout.response, ctx);
+    case 'UND_ERR_BODY_TIMEOUT':
+      return timeout('idle', ctx.timeout.idle, ctx);
+    case 'UND_ERR_ABORTED':
+      return new AbortError(err);
+  }
+  if (name === 'AbortError') return new AbortError(err);
+  if (typeof code === 'string' && SOCKET_CODES.has(code)) return new SocketError(err);
+  if (
+    syscall === 'connect' ||
+    syscall === 'getaddrinfo' ||
+    (typeof code === 'string' && TLS_CODES.test(code))
+  ) {
+    const port = Number(ctx.url.port) || (ctx.url.protocol === 'https:' ? 443 : 80);
+    return new ConnectError(ctx.url.hostname.replace(/^\[|\]$/g, ''), port, err);
+  }
+  return err;
+}
