@@ -310,6 +310,8 @@ export class App {
   ): Middleware {
     return () => {
       if (error !== undefined) throw error;
+      // The router matches nothing for a path it cannot decode: a client error, not a miss.
+      if (path.includes('%') && !decodes(path)) throw routingError(400, 'malformed URL encoding');
       const allowed = router.allowed(path);
       if (allowed.length > 0 && !allowed.includes(method as Method)) {
         throw routingError(405, `${method} is not allowed here`, { headers: { allow: allowed.join(', ') } });
@@ -388,6 +390,16 @@ async function run(chain: Middleware[], i: number, ctx: Context): Promise<unknow
   };
   const result = await fn(ctx, next);
   return result === undefined ? downstream : result;
+}
+
+/** Whether every percent-escape of `path` is well formed and the bytes are UTF-8. */
+function decodes(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function normalizePrefix(prefix: string): string {

@@ -3,9 +3,8 @@
  * `app.fetch(request)`: runs an App on a web Request without a socket, through node:http's own
  * parser and ServerResponse over an in-memory socket pair.
  */
-import { drained } from './drain.js';
 import * as http from 'node:http';
-import { Duplex, Readable } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { HOP_BY_HOP, toWebStream } from './web-stream.js';
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;

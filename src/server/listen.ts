@@ -147,6 +147,12 @@ export async function serveApp(
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
     throw new RangeError(`port must be an integer from 0 to 65535, got ${o.port}`);
   }
+  // node's own constructor refuses this pair, and its timeout check would silently swap them.
+  if (o.requestTimeout > 0 && o.headersTimeout > o.requestTimeout) {
+    throw new RangeError(
+      `headersTimeout (${o.headersTimeout} ms) must not be longer than requestTimeout (${o.requestTimeout} ms): lower both`,
+    );
+  }
   if (o.http2 && !o.tls)
     throw new TypeError('http2 needs tls (key and cert): browsers speak HTTP/2 only over TLS');
   let closing = false;

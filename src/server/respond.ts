@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Context } from './context.js';
 import { HttpError } from './errors.js';
+import { lingerOnClose } from './linger.js';
 import { chooseEncoding, compressBody, compressStream } from './compress.js';
 import { sendFile, type SendFileOptions } from './send-file.js';
 import { SseResult, sendSse } from './sse.js';
@@ -226,6 +227,7 @@ export function respondError(ctx: Context, err: unknown): void {
   delete headers['content-length'];
   delete headers['content-type'];
   delete headers['content-encoding'];
+  if (headers.connection === 'close') lingerOnClose(ctx.req);
   if (wantsJson(ctx)) {
     sendBuffered(
       res,

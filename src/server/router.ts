@@ -47,7 +47,7 @@ export class Router<T> {
 
   /**
    * The route for `method` and `path` (no query string), or `null`. HEAD falls back to GET.
-   * Throws URIError on a malformed percent-encoding in a parameter.
+   * A path with a malformed percent-encoding matches nothing (`null`).
    */
   find(method: string, path: string): Match<T> | null {
     const found = this.#tree.find(method as HTTPMethod, path);

@@ -7,6 +7,7 @@
 import * as http from 'node:http';
 import { checkSize } from './body.js';
 import { drained } from './drain.js';
+import { lingerOnClose } from './linger.js';
 import { formatHostPort } from '../errors.js';
 import { type AppServer, type ListenOptions, serveApp } from './listen.js';
 import { HOP_BY_HOP, toWebStream } from './web-stream.js';
@@ -286,7 +287,10 @@ function sendPlain(res: http.ServerResponse, status: number, body: string, close
     'content-length': Buffer.byteLength(body),
   };
   // HTTP/2 has no Connection header: a stream ends on its own.
-  if (close && res.req.httpVersionMajor < 2) headers.connection = 'close';
+  if (close && res.req.httpVersionMajor < 2) {
+    headers.connection = 'close';
+    lingerOnClose(res.req);
+  }
   res.writeHead(status, headers);
   res.end(body);
 }

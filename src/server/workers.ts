@@ -23,12 +23,16 @@ export function workerCount(workers: number | 'auto'): number {
 /** In a worker: tell the primary where we listen, and close gracefully when it says so. */
 export function reportToPrimary(server: AppServer): void {
   process.send?.({ type: LISTENING, port: server.port, host: server.host, url: server.url });
+  const shutdown = (timeout?: number) => void server.close({ timeout }).then(() => process.exit(0));
   process.on('message', (message: { type?: string; timeout?: number }) => {
-    if (message?.type !== SHUTDOWN) return;
-    void server.close({ timeout: message.timeout }).then(() => process.exit(0));
+    if (message?.type === SHUTDOWN) shutdown(message.timeout);
   });
   // The primary decides when workers stop; a Ctrl+C reaches every process of the group.
   process.on('SIGINT', () => undefined);
+  // SIGTERM may come to every process at once (systemd's default KillMode, `kill -- -PGID`), or
+  // to this worker alone: either way, in-flight requests finish before it exits. Alone, the
+  // primary then replaces it, which makes a rolling restart.
+  process.on('SIGTERM', () => shutdown());
 }
 
 /**

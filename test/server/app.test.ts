@@ -5,6 +5,7 @@ import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, type TestContext, test } from 'node:test';
 import { App, type AppServer, HttpError, notFound } from '../../src/server/index.js';
+import { root } from '../helpers.js';
 
 const T = { timeout: 20_000 };
 
@@ -101,11 +102,22 @@ describe('routing', () => {
     assert.equal((await fetch(server.url)).headers.get('x-api'), null);
   });
 
-  test('a malformed percent-encoding in a parameter is a 400', T, async (t) => {
-    const app = new App().get('/p/:id', (ctx) => ctx.params.id);
+  test('a malformed percent-encoding anywhere in the path is a 400, not a 404', T, async (t) => {
+    const app = new App().get('/p/:id', (ctx) => ctx.params.id).static('/s', root);
     const server = await serve(t, app);
-    const text = await raw(server.port, 'GET /p/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    assert.match(text, /^HTTP\/1\.1 (400|404) /);
+    for (const path of ['/p/%E0%A4%A', '/p/%zz', '/%', '/nope/%E0%A4', '/s/%zz']) {
+      const text = await raw(server.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      assert.match(text, /^HTTP\/1\.1 400 /, path);
+    }
+    // Well-formed escapes still route, and a miss is still a 404.
+    assert.match(
+      await raw(server.port, 'GET /p/a%20b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      /\r\n\r\na b$/,
+    );
+    assert.match(
+      await raw(server.port, 'GET /nope%20x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      /^HTTP\/1\.1 404 /,
+    );
   });
 });
 
@@ -405,5 +417,9 @@ describe('lifecycle', () => {
       [node.headersTimeout, node.requestTimeout, node.keepAliveTimeout],
       [60_000, 300_000, 72_000],
     );
+    // A request timeout shorter than the headers timeout would be swapped by node: refused.
+    await assert.rejects(new App().listen({ port: 0, requestTimeout: 3_000 }), /headersTimeout/);
+    const short = await new App().listen({ port: 0, requestTimeout: 3_000, headersTimeout: 2_000 });
+    await short.close();
   });
 });

@@ -68,6 +68,35 @@ test(
   },
 );
 
+test(
+  'SIGTERM to every process at once (systemd, kill -- -PGID) still lets in-flight requests finish',
+  { timeout: 60_000 },
+  async () => {
+    const app = join(root, 'test/fixtures/pid-app.ts');
+    const server = await start(
+      ['serve', app, '--port', '0', '--workers', '2', '--quiet'],
+      /on (http:\/\/127\.0\.0\.1:\d+\/) \(2 workers\)\n/,
+    );
+    const url = server.match[1]!;
+    try {
+      const workers = [...(await pids(url, 30))];
+      assert.equal(workers.length, 2);
+      const slow = Array.from({ length: 4 }, () => pidOf(`${url}slow`));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      for (const pid of [server.child.pid!, ...workers]) process.kill(pid, 'SIGTERM');
+      const answered = await Promise.all(slow);
+      assert.equal(answered.length, 4);
+      for (const pid of answered) assert.ok(workers.includes(pid));
+      const code =
+        server.child.exitCode ??
+        (await new Promise<number | null>((resolve) => server.child.once('exit', resolve)));
+      assert.equal(code, 0);
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
 test('serve --workers with nonsense exits 2', async () => {
   const { code, stderr } = await run(['serve', '.', '--workers', 'many']);
   assert.equal(code, 2);
