@@ -14,10 +14,11 @@ import { measureCase } from './lib/measure.js';
 import { printCase } from './lib/report.js';
 import { renderChart } from './lib/svg.js';
 import type { Area, CaseResult } from './lib/types.js';
+import client from './client.js';
 import server from './server.js';
 import tcp from './tcp.js';
 
-const areas: Area[] = [tcp, server];
+const areas: Area[] = [tcp, server, client];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);

@@ -3,9 +3,7 @@
  * wirekit/server against raw node:http and the frameworks people pick instead (fastify, hono,
  * express), with aiohttp and nginx as reference lines: wrk drives each target in turn.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { references, version } from './lib/references.js';
 import type { Area, BenchCase, Contender, DetailColumn, RunOptions } from './lib/types.js';
 import type { ServerCase } from './server/shared.js';
 
@@ -14,43 +12,6 @@ const THREADS = 1;
 const CONNECTIONS = 50;
 const FASTIFY_RSS = { against: 'fastify', metric: 'rss', ratio: 1 } as const;
 const FASTIFY_SPEED = { against: 'fastify', metric: 'value', ratio: 1 } as const;
-
-function version(pkg: string): string {
-  try {
-    const file = join(process.cwd(), 'node_modules', pkg, 'package.json');
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return '?';
-  }
-}
-
-/** The first python3 on PATH (or /usr/bin/python3, Debian's) that can import aiohttp. */
-function findAiohttp(): { python: string; version: string } | string {
-  const candidates = (process.env.PATH ?? '')
-    .split(delimiter)
-    .map((dir) => join(dir, 'python3'))
-    .concat('/usr/bin/python3')
-    .filter((path, i, all) => all.indexOf(path) === i && existsSync(path));
-  const probe = 'import aiohttp, platform; print(aiohttp.__version__, platform.python_version())';
-  for (const python of candidates) {
-    const run = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 15_000 });
-    const [aiohttp, py] = (run.status === 0 ? run.stdout : '').trim().split(' ');
-    if (aiohttp && py) return { python, version: `aiohttp ${aiohttp} (Python ${py}, ${python})` };
-  }
-  return `no python3 with aiohttp (tried ${candidates.join(', ') || 'none'}; apt-get install python3-aiohttp)`;
-}
-
-function findNginx(): { nginx: string; version: string } | string {
-  for (const nginx of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
-    const run = spawnSync(nginx, ['-v'], { encoding: 'utf8' });
-    const match = /nginx\/([\d.]+)/.exec(run.stderr ?? '');
-    if (run.status === 0 && match) return { nginx, version: `nginx ${match[1]}` };
-  }
-  return 'nginx is not installed (apt-get install nginx-light)';
-}
-
-let found: { aiohttp: ReturnType<typeof findAiohttp>; nginx: ReturnType<typeof findNginx> } | undefined;
-const references = () => (found ??= { aiohttp: findAiohttp(), nginx: findNginx() });
 
 const latency: DetailColumn[] = [
   { label: 'p50 latency', key: 'latencyP50Ms', unit: 'ms', digits: 2 },

@@ -246,6 +246,67 @@ export class ContentEncodingError extends WirekitError {
   }
 }
 
+/**
+ * A proxy refused to carry a request: it asked for credentials (407), refused the CONNECT tunnel
+ * (any other non-2xx), or a SOCKS5 proxy refused the handshake. `proxy` is the proxy's
+ * `host:port`, never its credentials; `status` is the proxy's HTTP status (`undefined` for SOCKS5).
+ */
+export class ProxyError extends WirekitError {
+  override readonly code = 'WK_ERR_PROXY';
+  override name = 'ProxyError';
+  constructor(
+    readonly proxy: string,
+    readonly status: number | undefined,
+    why: string,
+    cause?: unknown,
+  ) {
+    super(`proxy ${proxy} ${why}`, cause === undefined ? undefined : { cause });
+  }
+}
+
+/**
+ * A WebSocket closed: `send()` or `ping()` on a closed (or closing) socket, or iteration over its
+ * messages when the close was not a normal one (anything but 1000, 1001 and 1005). `code` is
+ * the close code (1006 when the connection dropped without a close frame).
+ */
+export class WebSocketClosedError extends WirekitError {
+  override readonly code = 'WK_ERR_WEBSOCKET_CLOSED';
+  override name = 'WebSocketClosedError';
+  constructor(
+    readonly closeCode: number,
+    readonly reason = '',
+  ) {
+    super(`WebSocket closed with code ${closeCode}${reason === '' ? '' : ` (${reason})`}`);
+  }
+}
+
+/**
+ * A WebSocket opening handshake failed after the connection was made: the server answered with
+ * an HTTP status instead of 101 (`status`, `headers`), or its 101 was not a valid WebSocket
+ * answer (`status` is then 101 or `undefined`).
+ */
+export class WebSocketHandshakeError extends WirekitError {
+  override readonly code = 'WK_ERR_WEBSOCKET_HANDSHAKE';
+  override name = 'WebSocketHandshakeError';
+  constructor(
+    readonly url: string,
+    readonly status: number | undefined,
+    why: string,
+    readonly headers: Readonly<Record<string, string | string[] | undefined>> = {},
+  ) {
+    super(`WebSocket handshake with ${url} failed: ${why}`);
+  }
+}
+
+/**
+ * A hub could not do what was asked: it is closed, its redis server is out of reach (a publish
+ * while disconnected fails instead of being queued), or an `events()` reader fell too far behind.
+ */
+export class HubError extends WirekitError {
+  override readonly code = 'WK_ERR_HUB';
+  override name = 'HubError';
+}
+
 /** `host:port`, with IPv6 literals in brackets. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -9,8 +9,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { connect } from '../src/net/index.js';
-import { root } from './helpers.js';
+import { startTinyproxy } from './client/proxy-peers.js';
+import { needPeer, root } from './helpers.js';
 
 const children: ChildProcess[] = [];
 after(() => {
@@ -188,4 +191,105 @@ test('sse-clock.ts sends a tick event with the time', async () => {
   controller.abort();
   assert.match(text, /^event: tick\ndata: \{"time":"\d{4}-\d\d-\d\dT[\d:.]+Z"\}\n\n/);
   await stopExample(run);
+});
+
+/** A node:http server on 127.0.0.1 port 0 for the client examples, closed after the test. */
+async function httpServer(
+  t: { after: (fn: () => void) => void },
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<string> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Answers with the request's method, URL and headers as JSON. */
+function echoHeaders(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
+}
+
+test('get.ts sends the seed browser headers and prints status, headers and body', async (t) => {
+  const url = await httpServer(t, echoHeaders);
+  const run = example('get.ts', [`${url}/path/to/file`]);
+  assert.equal(await run.exited, 0, run.output());
+  const [head, body] = run.output().split('\n\n');
+  assert.match(head!, /^HTTP 200 OK\ncontent-type: application\/json\n/);
+  const got = JSON.parse(body!) as { url: string; headers: Record<string, string> };
+  assert.equal(got.url, '/path/to/file');
+  assert.match(
+    got.headers['user-agent']!,
+    /^Mozilla\/5\.0 \(Macintosh; .* Chrome\/80\.0\.3987\.163 Safari\/537\.36$/,
+  );
+  assert.equal(got.headers['accept-language'], 'zh-CN,zh;q=0.9');
+  assert.equal(got.headers['upgrade-insecure-requests'], '1');
+  assert.equal(got.headers['accept-encoding'], 'gzip, deflate, br');
+});
+
+test('post-form.ts logs in to form-login.ts with the seed register POST', async () => {
+  const { run: server, url } = await startExample('form-login.ts');
+  const ok = example('post-form.ts', [`${url}register.php`], undefined, { PASSWORD: 'secret' });
+  assert.equal(await ok.exited, 0, ok.output());
+  assert.equal(ok.output(), 'HTTP 200 OK\n{"welcome":"john"}\n');
+  const bad = example('post-form.ts', [`${url}register.php`], undefined, { PASSWORD: 'wrong' });
+  assert.equal(await bad.exited, 1);
+  assert.match(bad.output(), /^HTTP 401 Unauthorized\n/);
+  await stopExample(server);
+});
+
+test('proxy-get.ts goes through tinyproxy with the credentials of its URL', async (t) => {
+  if (!needPeer(t, '/usr/bin/tinyproxy', ['-v'])) return;
+  const url = await httpServer(t, echoHeaders);
+  const { port } = await startTinyproxy(t, { user: 'user', pass: 'pass' });
+  const run = example('proxy-get.ts', [`${url}/`], undefined, {
+    PROXY: `http://user:pass@127.0.0.1:${port}`,
+  });
+  assert.equal(await run.exited, 0, run.output());
+  const [status, body] = run.output().split('\n');
+  assert.equal(status, `HTTP 200 OK via 127.0.0.1:${port}`);
+  const got = JSON.parse(body!) as { headers: Record<string, string> };
+  assert.match(got.headers.via!, /tinyproxy/);
+  const denied = example('proxy-get.ts', [`${url}/`], undefined, {
+    PROXY: `http://user:nope@127.0.0.1:${port}`,
+  });
+  assert.equal(await denied.exited, 0);
+  // tinyproxy answers wrong credentials with 401 (not 407).
+  assert.match(denied.output(), /^HTTP 40[17] /);
+});
+
+test('links.ts prints every <a href> of the page, resolved', async (t) => {
+  const url = await httpServer(t, (_req, res) => {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(
+      '<p><a href="/about">About</a> <img src="x.png"> <a href="news/1.html">1</a> <a href="https://example.org/">ext</a>',
+    );
+  });
+  const run = example('links.ts', [`${url}/index.html`]);
+  assert.equal(await run.exited, 0, run.output());
+  assert.equal(run.output(), `${url}/about\n${url}/news/1.html\nhttps://example.org/\n`);
+});
+
+test('session-cookies.ts logs in once, sends the cookie, and keeps it in a file for the next run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirekit-cookies-'));
+  try {
+    const { run: server, url } = await startExample('form-login.ts');
+    const env = { COOKIE_FILE: join(dir, 'cookies.json') };
+    const first = example('session-cookies.ts', [url], undefined, env);
+    assert.equal(await first.exited, 0, first.output());
+    assert.equal(first.output(), 'login: HTTP 200 {"welcome":"john"}\ncookie: user\nme: {"user":"john"}\n');
+    const second = example('session-cookies.ts', [url], undefined, env);
+    assert.equal(await second.exited, 0, second.output());
+    assert.match(
+      second.output(),
+      /^login: skipped, .*cookies\.json has the cookie\ncookie: user\nme: \{"user":"john"\}\n$/,
+    );
+    await stopExample(server);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,12 +6,15 @@ export const usage = `Usage: npm run bench -- [AREA...] [options]
 
 Runs each contender in its own process (load on core 0, target on core 1), a warm-up, then
 several rounds with the contenders alternated, and prints medians and ratios to the baseline.
+In a client case the contenders are clients on core 1, started afresh each round, and the
+server they talk to runs on core 0.
 
 Options:
   --rounds N       measured rounds per case (default 5)
   --duration S     seconds per duration-based measurement (default 5)
   --warmup S       seconds of warm-up per contender (default 2)
   --bulk-mib N     MiB per bulk transfer (default 1024)
+  --requests N     requests per client measurement, after its warm-up (default 20000)
   --record         rewrite the area's section of docs/benchmarks.md and its SVG chart
   --profile        run targets under node --cpu-prof (bench/results/profiles/)
   -h, --help       this text`;
@@ -39,6 +42,7 @@ export function parseRunArgs(argv: string[]): ParsedArgs {
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '2' },
       'bulk-mib': { type: 'string', default: '1024' },
+      requests: { type: 'string', default: '20000' },
       record: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -52,6 +56,7 @@ export function parseRunArgs(argv: string[]): ParsedArgs {
       duration: positive('duration', values.duration, false),
       warmup: positive('warmup', values.warmup, false),
       bulkMib: positive('bulk-mib', values['bulk-mib'], true),
+      requests: positive('requests', values.requests, true),
       record: values.record,
       profile: values.profile,
     },

@@ -28,6 +28,14 @@ export function numberArg(name: string): number {
   return value;
 }
 
+/** Reads `--name value` from argv; throws when it is missing. */
+export function stringArg(name: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index === -1 ? undefined : process.argv[index + 1];
+  if (value === undefined) throw new Error(`--${name} <value> is required`);
+  return value;
+}
+
 /** Ends the process with a result event that says why the run failed. */
 export function fail(message: string): never {
   report('result', { ok: false, error: message });

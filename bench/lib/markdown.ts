@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCpu, formatFixed, formatNumber, formatRatio, formatRss, formatValue } from './format.js';
-import { detailMedian, saturationNotes } from './stats.js';
+import { detailMedian, roleNames, saturationNotes } from './stats.js';
 import type { Area, CaseResult, ContenderResult, RunInfo, RunOptions } from './types.js';
 
 const begin = (area: string) => `<!-- bench:${area}:begin -->`;
@@ -37,8 +37,11 @@ function table(cases: CaseResult[]): string[] {
   const columns = [
     ...new Map(cases.flatMap((c) => c.benchCase.columns ?? []).map((c) => [c.key, c])).values(),
   ];
+  // An area's cases share one shape, so the first names the CPU and RSS columns.
+  const first = cases[0]?.benchCase;
+  const names = first === undefined ? { load: 'load', target: 'target' } : roleNames(first);
   const rows = [
-    '| case | contender | median | range over rounds | ratio | target | result | CPU load | CPU target | RSS target |' +
+    `| case | contender | median | range over rounds | ratio | target | result | CPU ${names.load} | CPU ${names.target} | RSS ${names.target} |` +
       columns.map((c) => ` ${c.label} |`).join(''),
     '|---|---|---:|---:|---:|---:|:---:|---:|---:|---:|' + columns.map(() => '---:|').join(''),
   ];
@@ -96,7 +99,7 @@ function notes(cases: CaseResult[]): string[] {
       if (r.unavailable !== undefined) {
         lines.push(`- ${benchCase.title}, ${r.contender.name}: not measured: ${r.unavailable}`);
       }
-      for (const note of [...r.errors, ...saturationNotes(r)]) {
+      for (const note of [...r.errors, ...saturationNotes(r, benchCase)]) {
         lines.push(`- ${benchCase.title}, ${r.contender.name}: ${note}`);
       }
     }

@@ -1,6 +1,6 @@
 /** The terminal view of a case: a padded table, then every error and saturation warning. */
 import { formatCpu, formatFixed, formatNumber, formatRatio, formatRss } from './format.js';
-import { detailMedian, saturationNotes } from './stats.js';
+import { detailMedian, roleNames, saturationNotes } from './stats.js';
 import type { CaseResult, ContenderResult } from './types.js';
 
 /** `pass`, `MISS`, `FAILED`, `n/a`, `baseline` or `ok` (ran, no target): the result column. */
@@ -22,15 +22,16 @@ export function checkLines(r: ContenderResult): string[] {
 
 export function printCase({ benchCase, results }: CaseResult, log: (line: string) => void): void {
   const columns = benchCase.columns ?? [];
+  const names = roleNames(benchCase);
   const header = [
     'contender',
     `median ${benchCase.unit}`,
     'range',
     'ratio',
     'result',
-    'cpu load',
-    'cpu target',
-    'rss target',
+    `cpu ${names.load}`,
+    `cpu ${names.target}`,
+    `rss ${names.target}`,
     ...columns.map((c) => c.label),
   ];
   const rows = results.map((r) => [
@@ -62,7 +63,8 @@ export function printCase({ benchCase, results }: CaseResult, log: (line: string
   }
   for (const r of results) {
     if (r.unavailable !== undefined) log(`  - ${r.contender.name}: not measured: ${r.unavailable}`);
-    for (const note of [...r.errors, ...saturationNotes(r)]) log(`  ! ${r.contender.name}: ${note}`);
+    for (const note of [...r.errors, ...saturationNotes(r, benchCase)])
+      log(`  ! ${r.contender.name}: ${note}`);
   }
   log('');
 }

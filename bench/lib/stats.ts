@@ -125,8 +125,7 @@ export function summarize(benchCase: BenchCase, samples: Map<string, Sample[]>):
   });
   const baseline = partial.find((r) => r.contender.baseline === true);
   return partial.map((r): ContenderResult => {
-    const ratio =
-      r.ok && baseline?.ok === true ? pairedRatio(r.samples, baseline.samples, valueOf) : null;
+    const ratio = r.ok && baseline?.ok === true ? pairedRatio(r.samples, baseline.samples, valueOf) : null;
     const checks = checksOf(benchCase, r, partial, baseline);
     const pass = r.unavailable !== undefined || (r.ok && checks.every((c) => c.pass));
     return { ...r, ratio, checks, pass };
@@ -134,19 +133,32 @@ export function summarize(benchCase: BenchCase, samples: Map<string, Sample[]>):
 }
 
 /**
- * Warnings a reader needs before trusting a number: the target should use its whole core
- * (else something else limits it) and the load generator should not (else it is the limit).
+ * What the two measured processes of a case are called: the load generator and the target, or
+ * in a client case the server and the client. `load` and `target` head columns; `loadProcess`
+ * names the first in prose.
  */
-export function saturationNotes(result: ContenderResult): string[] {
+export function roleNames(benchCase: BenchCase): { load: string; target: string; loadProcess: string } {
+  return benchCase.mode === 'client'
+    ? { load: 'server', target: 'client', loadProcess: 'server' }
+    : { load: 'load', target: 'target', loadProcess: 'load generator' };
+}
+
+/**
+ * Warnings a reader needs before trusting a number: the target (a client case's client) should
+ * use its whole core (else something else limits it) and the load generator (the server) should
+ * not (else it is the limit).
+ */
+export function saturationNotes(result: ContenderResult, benchCase: BenchCase): string[] {
   const notes: string[] = [];
   if (!result.ok) return notes;
+  const names = roleNames(benchCase);
   if (result.targetCpu !== null && result.targetCpu < 85) {
     notes.push(
-      `target core not saturated (${Math.round(result.targetCpu)}%): another process shared it, or something outside the target limited it`,
+      `${names.target} core not saturated (${Math.round(result.targetCpu)}%): another process shared it, or something outside the ${names.target} limited it`,
     );
   }
   if (result.loadCpu !== null && result.loadCpu > 90) {
-    notes.push(`load generator near saturation (${Math.round(result.loadCpu)}%): it may be the limit`);
+    notes.push(`${names.loadProcess} near saturation (${Math.round(result.loadCpu)}%): it may be the limit`);
   }
   return notes;
 }

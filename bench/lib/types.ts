@@ -1,6 +1,8 @@
 /**
  * The shapes an area file (bench/<area>.ts) fills in and the runner consumes. An area is a list
- * of cases; a case is a load generator and the contenders (target processes) it is run against.
+ * of cases. A case is either a load generator and the contenders (target processes) it is run
+ * against, or, when what is measured is a client, the contenders (client programs, each run
+ * afresh every round) and the server they all talk to.
  */
 
 /** Options every area receives, parsed from the command line. */
@@ -9,21 +11,32 @@ export interface RunOptions {
   rounds: number;
   /** Seconds of one duration-based measurement. */
   duration: number;
-  /** Seconds of the warm-up run each contender gets before the first round. */
+  /**
+   * Seconds of the warm-up run each contender gets before the first round (in a client case, of
+   * the warm-up a duration-based client runs before its measured window, every round).
+   */
   warmup: number;
   /** Bytes of one bulk transfer, in MiB. */
   bulkMib: number;
+  /** Requests of one request-count measurement (a client case). */
+  requests: number;
   /** Rewrite this area's section of docs/benchmarks.md and its chart. */
   record: boolean;
   /** Start targets under `node --cpu-prof` and keep the profiles in bench/results/profiles. */
   profile: boolean;
 }
 
-/** One target process: a server the load generator talks to. */
+/**
+ * One contender: a target process (a server the load generator talks to), or in a client case
+ * the program measured each round.
+ */
 export interface Contender {
   /** Short name shown in tables: `wirekit`, `node:net`. */
   name: string;
-  /** Script under bench/ (a .ts path) that listens on port 0 and reports it (see child.ts). */
+  /**
+   * Script under bench/ (a .ts path) that listens on port 0 and reports it, or in a client case
+   * reports start, end and result as a load generator does (see child.ts).
+   */
   script: string;
   /** Arguments after the script. */
   args?: string[];
@@ -65,7 +78,21 @@ export interface LoadContext {
   options: RunOptions;
 }
 
-export interface BenchCase {
+/** What a client contender is told for one round, after its own `args`. */
+export interface ClientContext {
+  /** The case's server's port; null when the case has no server. */
+  port: number | null;
+  options: RunOptions;
+}
+
+/** A script under bench/ (a .ts path) and its arguments. */
+export interface Launch {
+  script: string;
+  args: string[];
+}
+
+/** What both shapes of case have. */
+interface CaseFields {
   /** Stable id, used in file names and doc anchors: `line-echo`. */
   id: string;
   /** Title for tables and the chart. */
@@ -80,9 +107,7 @@ export interface BenchCase {
    */
   target: number | null;
   contenders: Contender[];
-  /** The load generator script (a .ts path under bench/) and its arguments for one run. */
-  load: (context: LoadContext) => { script: string; args: string[] };
-  /** Milliseconds after which one load run is abandoned as failed. */
+  /** Milliseconds after which one measured run is abandoned as failed. */
   timeoutMs: (options: RunOptions) => number;
   /**
    * Further columns from the load generator's `detail` (numbers), as the median over rounds:
@@ -90,6 +115,32 @@ export interface BenchCase {
    */
   columns?: DetailColumn[];
 }
+
+/**
+ * Contenders are servers: each runs through the whole case on the target core, and a fresh load
+ * generator on the load core measures it in each round.
+ */
+export interface TargetCase extends CaseFields {
+  mode?: 'target';
+  /** The load generator script and its arguments for one run. */
+  load: (context: LoadContext) => Launch;
+}
+
+/**
+ * Contenders are clients: each round starts every contender afresh on the target core, where it
+ * warms itself up, then reports start, end and result as a load generator does. They talk to
+ * one server the case starts once on the load core (which reports `listening` like a target),
+ * or to nothing for work that needs no peer (a parser). In the tables "load" is that server
+ * and "target" the client.
+ */
+export interface ClientCase extends CaseFields {
+  mode: 'client';
+  server: Launch | null;
+  /** Arguments every contender gets after its own `args`. */
+  clientArgs: (context: ClientContext) => string[];
+}
+
+export type BenchCase = TargetCase | ClientCase;
 
 export interface DetailColumn {
   label: string;
@@ -117,7 +168,7 @@ export interface Area {
 /** CPU use of one process over a measurement window, as a percentage of one core. */
 export type CpuPercent = number | null;
 
-/** One measurement of one contender. */
+/** One measurement of one contender. In a client case, "load" is the server, "target" the client. */
 export interface Sample {
   ok: boolean;
   /** In the case's unit; 0 when the run failed. */
@@ -128,7 +179,7 @@ export interface Sample {
   targetCpu: CpuPercent;
   /** Peak resident set size of the target over the measured window, in bytes; null if unknown. */
   targetRss: number | null;
-  /** Whatever else the load generator reported (bytes, elapsed...). */
+  /** Whatever else the load generator (or client) reported (bytes, elapsed...). */
   detail?: Record<string, unknown>;
 }
 

@@ -50,10 +50,4 @@ export function caseArg(): ServerCase {
   return value;
 }
 
-/** `--name value` from argv; throws when it is missing. */
-export function stringArg(name: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index === -1 ? undefined : process.argv[index + 1];
-  if (value === undefined) throw new Error(`--${name} <value> is required`);
-  return value;
-}
+export { stringArg } from '../lib/child.js';

@@ -11,6 +11,8 @@ import { UsageError } from './args.js';
 import { registerConnect } from './commands/connect.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEcho } from './commands/echo.js';
+import { registerLinks } from './commands/links.js';
+import { registerRequests } from './commands/request.js';
 import { registerResolve } from './commands/resolve.js';
 import { registerServe } from './commands/serve.js';
 import { registerSockets } from './commands/sockets.js';
@@ -25,7 +27,9 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 function buildProgram(): Command {
   const program = new Command('wirekit')
-    .description('async networking for TypeScript: TCP/UDP streams, DNS, socket states, an HTTP server')
+    .description(
+      'async networking for TypeScript: TCP/UDP streams, DNS, socket states, HTTP requests and links, an HTTP server',
+    )
     .version(version, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
@@ -40,6 +44,8 @@ function buildProgram(): Command {
   ]) {
     register(program).exitOverride();
   }
+  for (const command of registerRequests(program)) command.exitOverride();
+  registerLinks(program).exitOverride();
   return program;
 }
 

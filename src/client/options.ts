@@ -8,6 +8,15 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { CookieJar } from 'tough-cookie';
 import type { MultipartFields } from './body.js';
+import { type Hooks, type ResolvedHooks, resolveHooks } from './hooks.js';
+import { type ProxyOption, type ProxyRoute, proxyRoute } from './proxy.js';
+import { type ResolvedRetry, resolveRetry, type RetryOption } from './retry.js';
+import {
+  type CacheOptions,
+  type RequestCacheMode,
+  resolveCacheOptions,
+  type ResolvedCacheOptions,
+} from './cache-options.js';
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
@@ -101,6 +110,21 @@ export interface SessionOptions {
    * the dispatcher's business. **Default:** none.
    */
   dispatcher?: Dispatcher;
+  /**
+   * A private HTTP cache (RFC 9111): `true` in memory, `{ dir }` on disk, `false` for none.
+   * **Default:** `false`.
+   */
+  cache?: boolean | CacheOptions;
+  /**
+   * Send every request through this proxy (`http://user:pass@host:port`, `https://...`,
+   * `socks5://...`), or `'env'` for HTTP_PROXY, HTTPS_PROXY and NO_PROXY (read now, as curl reads
+   * them). Not with `dispatcher`. **Default:** none (direct).
+   */
+  proxy?: ProxyOption | 'env';
+  /** Retries of failed hops and retryable statuses; a number is the limit. **Default:** `0` (off). */
+  retry?: RetryOption;
+  /** Functions run around each request. **Default:** none. */
+  hooks?: Hooks;
 }
 
 /** Headers every session sends unless told otherwise. */
@@ -125,6 +149,10 @@ export const sessionDefaults = {
   http2: false,
   tls: undefined,
   dispatcher: undefined,
+  cache: false,
+  proxy: undefined,
+  retry: 0,
+  hooks: undefined,
 } satisfies SessionOptions;
 
 /** A request body: bytes, text, a stream or an async iterable of chunks. */
@@ -152,6 +180,12 @@ export interface RequestOptions {
   throwHttpErrors?: boolean;
   maxBodySize?: number;
   decompress?: boolean;
+  /** `false` bypasses the session's cache; `'no-cache'` revalidates a stored response first. */
+  cache?: RequestCacheMode;
+  /** A proxy for this call, `'env'`, or `false`/`null` to bypass the session's proxy. */
+  proxy?: ProxyOption | 'env' | false | null;
+  /** Merged over the session's retry policy for this call; `0` turns retrying off. */
+  retry?: RetryOption;
 }
 
 /** The session's options with every default filled in and checked. */
@@ -170,6 +204,10 @@ export interface ResolvedSessionOptions {
   http2: boolean;
   tls: ConnectionOptions | undefined;
   dispatcher: Dispatcher | undefined;
+  cache: ResolvedCacheOptions | false;
+  proxy: ProxyRoute | undefined;
+  retry: ResolvedRetry;
+  hooks: ResolvedHooks | undefined;
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -243,7 +281,14 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   if (o.cookies !== true && o.cookies !== false && (typeof o.cookies !== 'object' || o.cookies === null)) {
     throw new TypeError('cookies must be true, false or { file, jar }');
   }
-  return { ...o, baseUrl, headers, timeout, redirect };
+  const cache = resolveCacheOptions(o.cache);
+  if (o.proxy !== undefined && o.dispatcher !== undefined) {
+    throw new TypeError('give proxy or dispatcher, not both');
+  }
+  const proxy = o.proxy === undefined ? undefined : proxyRoute(o.proxy);
+  const retry = resolveRetry(undefined, o.retry);
+  const hooks = resolveHooks(o.hooks);
+  return { ...o, baseUrl, headers, timeout, redirect, cache, proxy, retry, hooks };
 }
 
 /** Merges a request's redirect options over the session's. */

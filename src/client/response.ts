@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { BodyTooLargeError, HttpStatusError, type RedirectHop } from '../errors.js';
+import { extractLinks, type Link, type LinkOptions } from '../html/index.js';
 import { decode, decodeError } from './decompress.js';
 import { clientError, type Deadline, type HopContext } from './timeouts.js';
 import type { RequestClock, Timings } from './timings.js';
@@ -52,6 +53,10 @@ export interface ResponseInit {
   deadline: Deadline | undefined;
   context: HopContext;
   maxBodySize: number;
+  /** Retries the session made before this response. */
+  retries?: number;
+  /** How the cache answered: `hit`, `stale` or `revalidated`; absent for the network. */
+  cache?: 'hit' | 'stale' | 'revalidated' | undefined;
 }
 
 /**
@@ -75,8 +80,12 @@ export class Response {
   readonly method: string;
   /** Each redirect followed, in order; empty when none. */
   readonly redirects: readonly RedirectHop[];
-  /** Whether the response came from the cache: always `false` until the session has one. */
-  readonly fromCache = false;
+  /** How many times the session sent a hop again (`retry` option) before this response. */
+  readonly retries: number;
+  /** Whether the body came from the session's cache (fresh, stale-while-revalidate, or after a 304). */
+  readonly fromCache: boolean;
+  /** Whether the cache revalidated it with the server first (a 304 answered). */
+  readonly revalidated: boolean;
   #raw: Readable;
   #codings: string[] | undefined;
   readonly #clock: RequestClock;
@@ -94,6 +103,9 @@ export class Response {
     this.url = init.url;
     this.method = init.method;
     this.redirects = init.redirects;
+    this.retries = init.retries ?? 0;
+    this.fromCache = init.cache !== undefined;
+    this.revalidated = init.cache === 'revalidated';
     this.#raw = init.raw;
     this.#codings = init.codings;
     this.#clock = init.clock;
@@ -174,6 +186,17 @@ export class Response {
   /** The body parsed as JSON. */
   async json(): Promise<unknown> {
     return JSON.parse(await this.text()) as unknown;
+  }
+
+  /**
+   * Every link of the body (HTML), resolved against the response's URL (and the page's
+   * `<base href>`), with wirekit/html's `extractLinks`.
+   *
+   * @example
+   * for (const link of await res.links({ tags: ['a'] })) console.log(link.url);
+   */
+  async links(options?: LinkOptions): Promise<Link[]> {
+    return extractLinks(await this.text(), this.url, options);
   }
 
   /** Discards the body, freeing the connection for reuse. */

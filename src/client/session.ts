@@ -4,10 +4,14 @@
  * undici, a cookie jar, redirects, timeouts and decompression, one `#send` per hop.
  */
 import { Agent, buildConnector, type Dispatcher } from 'undici';
-import { TooManyRedirectsError, type RedirectHop } from '../errors.js';
+import { HttpStatusError, TooManyRedirectsError, type RedirectHop } from '../errors.js';
 import { encodeBody, encodeQuery } from './body.js';
+import { type CachedData, HttpCache } from './cache.js';
+import { checkCacheMode, type RequestCacheMode } from './cache-options.js';
 import { Cookies } from './cookies.js';
 import { codingsOf } from './decompress.js';
+import { download, type DownloadOptions, type DownloadResult, type DownloadTarget } from './download.js';
+import { Call, traceError, tracing } from './hooks.js';
 import {
   checkSize,
   checkToken,
@@ -20,15 +24,25 @@ import {
   type ResolvedSessionOptions,
   type SessionOptions,
 } from './options.js';
+import { Proxies, type ProxyRoute } from './proxy.js';
 import { hopRecord, type Hop, isRedirect, nextHop } from './redirects.js';
 import { Response } from './response.js';
+import { resolveRetry, sleep } from './retry.js';
 import { clientError, Deadline, type HopContext } from './timeouts.js';
 import { claimNext, RequestClock, timedConnector, watchConnections } from './timings.js';
+import { sessionWebSocket } from './websocket.js';
+import type { ConnectWebSocketOptions } from '../ws/client.js';
+import type { WebSocket } from '../ws/socket.js';
 
 /** Options of the verb methods: everything but the method. */
 export type VerbOptions = Omit<RequestOptions, 'method'>;
 
 const NO_REDIRECTS: readonly RedirectHop[] = Object.freeze([]);
+
+/** A hop's context plus the request's proxy choice (`undefined`: the session's; `null`: none). */
+interface SendContext extends HopContext {
+  readonly proxy: ProxyRoute | null | undefined;
+}
 
 function ignore(): void {}
 
@@ -49,12 +63,22 @@ export class Session {
   readonly #o: ResolvedSessionOptions;
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  readonly #cache: HttpCache | null;
+  #proxies: Proxies | undefined;
   #closed = false;
 
   constructor(options: SessionOptions = {}) {
     const o = resolveSessionOptions(options);
     this.#o = o;
     this.cookies = o.cookies === false ? null : new Cookies(o.cookies);
+    this.#cache =
+      o.cache === false
+        ? null
+        : new HttpCache(o.cache, {
+            send: (hop, context, clock) => this.#send(hop, context, clock),
+            cookieHeader: (url) => (this.cookies === null ? '' : this.cookies.header(url)),
+            setCookie: (value, url) => this.cookies?.store(value, url),
+          });
     if (o.dispatcher !== undefined) {
       this.#dispatcher = o.dispatcher;
       this.#ownsDispatcher = false;
@@ -77,6 +101,7 @@ export class Session {
       });
       this.#ownsDispatcher = true;
     }
+    if (o.proxy !== undefined) this.#routes();
   }
 
   /** Whether `close()` was called. */
@@ -107,6 +132,22 @@ export class Session {
   }
 
   /**
+   * GETs `url` into the file `path` (or the path a function picks from the response): written
+   * to a temporary file beside it and renamed on success, the bytes as served (never
+   * decompressed), no total timeout. Rejects with HttpStatusError on a non-2xx status (nothing
+   * written). See {@link DownloadOptions} for `onProgress` and `resume`.
+   *
+   * @example
+   * const { bytes } = await session.download(url, 'file.bin', {
+   *   resume: true,
+   *   onProgress: ({ percent }) => console.log(percent?.toFixed(0)),
+   * });
+   */
+  download(url: string | URL, path: DownloadTarget, options?: DownloadOptions): Promise<DownloadResult> {
+    return download(this, url, path, options);
+  }
+
+  /**
    * Any method: `options.method` (default GET). Rejects with ConnectError, TimeoutError (phase
    * `connect`, `response`, `idle` or `total`), AbortError, SocketError, TooManyRedirectsError,
    * RedirectError, ContentEncodingError, or HttpStatusError when `throwHttpErrors` is on.
@@ -125,11 +166,34 @@ export class Session {
     return this.#call(method, url, options);
   }
 
+  /**
+   * Opens a WebSocket (`ws:`/`wss:`, or a path against `baseUrl`) with the session's default
+   * headers, cookies (sent with the handshake; its Set-Cookie stored), TLS options and proxy.
+   * Options and errors as `connectWebSocket()` in wirekit/ws.
+   *
+   * @example
+   * await session.post('/login', { form: { username, password } });
+   * const socket = await session.ws('/chat');
+   */
+  ws(url: string | URL, options?: ConnectWebSocketOptions): Promise<WebSocket> {
+    const o = this.#o;
+    const context = {
+      baseUrl: o.baseUrl,
+      headers: o.headers,
+      cookies: this.cookies,
+      proxy: o.proxy,
+      tls: o.tls,
+    };
+    return sessionWebSocket(context, url, options);
+  }
+
   /** Closes the connections (after in-flight requests finish) and saves the cookie file. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#cache?.close();
     if (this.#ownsDispatcher) await this.#dispatcher.close();
+    await this.#proxies?.close();
     await this.cookies?.save();
   }
 
@@ -145,6 +209,9 @@ export class Session {
     let throwHttpErrors = o.throwHttpErrors;
     let maxBodySize = o.maxBodySize;
     let decompress = o.decompress;
+    let retry = o.retry;
+    let proxy: ProxyRoute | null | undefined;
+    let cacheMode: RequestCacheMode | undefined;
     if (options === undefined) {
       hop = { method, url, headers, body: undefined };
     } else {
@@ -183,21 +250,38 @@ export class Session {
         maxBodySize = options.maxBodySize;
       }
       decompress = options.decompress ?? decompress;
+      if (options.retry !== undefined) retry = resolveRetry(retry, options.retry);
+      if (options.proxy !== undefined) proxy = this.#routes().route(options.proxy);
+      checkCacheMode(options.cache);
+      cacheMode = options.cache;
     }
     const deadline =
       timeout.total > 0 || signal !== undefined || o.signal !== undefined
         ? new Deadline(timeout.total, method, url, signal, o.signal)
         : undefined;
     const clock = new RequestClock();
+    // Per-call state for retries, hooks and traces; a plain call has none.
+    const call = retry.limit > 0 || o.hooks !== undefined || tracing() ? new Call(retry, o.hooks) : undefined;
     let redirects = NO_REDIRECTS;
     for (;;) {
-      const context: HopContext = { method: hop.method, url: hop.url, timeout, signal: deadline?.signal };
+      const context: SendContext = {
+        method: hop.method,
+        url: hop.url,
+        timeout,
+        signal: deadline?.signal,
+        proxy,
+      };
       let data: Dispatcher.ResponseData;
       try {
-        data = await this.#send(hop, context, clock);
+        data =
+          call !== undefined
+            ? await this.#exchange(hop, context, clock, call, cacheMode)
+            : this.#cache === null
+              ? await this.#send(hop, context, clock)
+              : await this.#cache.exchange(hop, context, clock, cacheMode);
       } catch (err) {
         deadline?.clear();
-        throw clientError(err, context);
+        throw traceError(clientError(err, context), hop, call);
       }
       const status = data.statusCode;
       const setCookie = data.headers['set-cookie'];
@@ -215,7 +299,7 @@ export class Session {
         } catch (err) {
           deadline?.clear();
           data.body.dump().catch(ignore);
-          throw err;
+          throw traceError(err, hop, call);
         }
         if (redirects === NO_REDIRECTS) redirects = [];
         (redirects as RedirectHop[]).push(hopRecord(hop, status, next));
@@ -223,7 +307,15 @@ export class Session {
         data.body.dump().catch(ignore);
         if (redirects.length > redirect.max) {
           deadline?.clear();
-          throw new TooManyRedirectsError(redirects, redirect.max);
+          throw traceError(new TooManyRedirectsError(redirects, redirect.max), hop, call);
+        }
+        if (call !== undefined) {
+          try {
+            await call.redirecting(status, next);
+          } catch (err) {
+            deadline?.clear();
+            throw traceError(err, hop, call);
+          }
         }
         hop = next;
         clock.hop();
@@ -238,9 +330,9 @@ export class Session {
       } catch (err) {
         deadline?.clear();
         data.body.dump().catch(ignore);
-        throw err;
+        throw traceError(err, hop, call);
       }
-      const res = new Response({
+      let res = new Response({
         status,
         statusText: data.statusText,
         headers: data.headers,
@@ -253,13 +345,81 @@ export class Session {
         deadline,
         context,
         maxBodySize,
+        cache: (data as CachedData).cacheState,
+        retries: call?.retries ?? 0,
       });
-      if (throwHttpErrors && status >= 400) {
+      if (call !== undefined) {
+        try {
+          res = await call.respond(res);
+        } catch (err) {
+          deadline?.clear();
+          throw traceError(err, hop, call);
+        }
+      }
+      if (throwHttpErrors && res.status >= 400) {
         await res.buffer();
-        res.raiseForStatus();
+        throw traceError(new HttpStatusError(res), hop, call);
       }
       return res;
     }
+  }
+
+  /**
+   * Sends `hop` through the call's hooks and traces and, while its retry policy allows, again
+   * after a network failure or a retryable status (after a wait the deadline and signals cut
+   * short); returns the head that ends the hop.
+   */
+  async #exchange(
+    hop: Hop,
+    context: SendContext,
+    clock: RequestClock,
+    call: Call,
+    cacheMode: RequestCacheMode | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    for (;;) {
+      const sent = await call.send(hop);
+      let data: Dispatcher.ResponseData | undefined;
+      let error: unknown;
+      try {
+        data =
+          this.#cache === null
+            ? await this.#send(sent, context, clock)
+            : await this.#cache.exchange(sent, context, clock, cacheMode);
+      } catch (err) {
+        error = clientError(err, context);
+      }
+      const delay = call.delay(hop, data, error);
+      if (delay < 0) {
+        if (data === undefined) throw error;
+        return data;
+      }
+      if (data !== undefined) {
+        const setCookie = data.headers['set-cookie'];
+        if (setCookie !== undefined && this.cookies !== null) this.cookies.store(setCookie, hop.url.href);
+        data.body.dump().catch(ignore);
+      }
+      await call.retrying(data, error, delay);
+      await sleep(delay, context.signal);
+      if (hop.body !== undefined) hop = { ...hop, body: hop.body.replay!() };
+      clock.hop();
+    }
+  }
+
+  /** The session's proxies, made on first use (a request's `proxy` on a session without one). */
+  #routes(): Proxies {
+    if (this.#proxies === undefined) {
+      const o = this.#o;
+      watchConnections();
+      this.#proxies = new Proxies(o.proxy, {
+        tls: o.tls,
+        connectTimeout: o.timeout.connect,
+        connections: o.connections,
+        keepAliveTimeout: o.keepAliveTimeout,
+        headersTimeout: o.timeout.response,
+        bodyTimeout: o.timeout.idle,
+      });
+    }
+    return this.#proxies;
   }
 
   #url(input: string | URL): URL {
@@ -272,9 +432,9 @@ export class Session {
     return url;
   }
 
-  /** The dispatcher for a request to `url`: where proxies will choose per origin. */
-  #dispatcherFor(_url: URL): Dispatcher {
-    return this.#dispatcher;
+  /** The dispatcher for a request to `url`: its proxy's (the request's or the session's), else the session's. */
+  #dispatcherFor(url: URL, proxy: ProxyRoute | null | undefined): Dispatcher {
+    return this.#proxies?.dispatcherFor(url, proxy) ?? this.#dispatcher;
   }
 
   /** Sends one hop: jar cookies in, the response head out. Redirects, errors: the caller's. */
@@ -290,7 +450,7 @@ export class Session {
     let pending: Promise<Dispatcher.ResponseData>;
     claimNext(clock);
     try {
-      pending = this.#dispatcherFor(url).request({
+      pending = this.#dispatcherFor(url, (context as SendContext).proxy).request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: hop.method,

@@ -4,14 +4,23 @@
  * what the response should be (a string, an object, bytes, a stream, a web Response...).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { type CompressionOptions, compressionDefaults } from './compress.js';
 import { Context, type ContextSettings } from './context.js';
-import { HttpError, routingError } from './errors.js';
+import { forbidden, HttpError, routingError } from './errors.js';
 import { fetchListener } from './fetch.js';
-import { type AppServer, type ListenOptions, serveApp } from './listen.js';
+import { type AppServer, type ListenOptions, serveApp, type UpgradeHooks } from './listen.js';
 import { respond, respondError } from './respond.js';
 import { METHODS, type Method, Router } from './router.js';
 import { createStatic, type StaticOptions } from './static.js';
+import { ignoreError, isWebSocketUpgrade, upgradeHeaders, upgradeResponse } from './upgrade.js';
+// wirekit/server depends on wirekit/ws (never the reverse); ws itself loads on the first upgrade.
+import {
+  type WebSocketHandler,
+  WebSocketEndpoint,
+  WebSocketHost,
+  type WebSocketRouteOptions,
+} from '../ws/server.js';
 import { isWorker, reportToPrimary, runPrimary, workerCount } from './workers.js';
 
 /** Middleware: runs around the rest of the chain; `next()` resolves with what the rest returned. */
@@ -85,6 +94,17 @@ interface CompiledRoute {
 
 type RouteArgs = [RouteOptions | Middleware, ...Middleware[]];
 
+/** A WebSocket route: options first if any, then middleware, the handler last. */
+type WebSocketRouteArgs = [...Array<WebSocketRouteOptions | Middleware>, WebSocketHandler];
+
+interface WebSocketRoute {
+  path: string;
+  /** The route's own middleware (the app's run before it). */
+  chain: Middleware[];
+  handler: WebSocketHandler;
+  endpoint: WebSocketEndpoint;
+}
+
 /**
  * A web application: routes, middleware, static files, error handling.
  *
@@ -100,6 +120,8 @@ export class App {
   };
   readonly #settings: ContextSettings;
   readonly #routes: RouteDefinition[] = [];
+  readonly #wsRoutes: WebSocketRoute[] = [];
+  #wsRouter: Router<WebSocketRoute> | null = null;
   readonly #middleware: Middleware[] = [];
   readonly #startup: Array<() => unknown> = [];
   readonly #shutdown: Array<() => unknown> = [];
@@ -169,6 +191,50 @@ export class App {
     return this.route('ALL', path, ...args);
   }
 
+  /**
+   * Adds a WebSocket route: an upgrade request to `path` runs the app's middleware, then the
+   * route's, with a normal `ctx` (params, cookies, state), so auth middleware that throws
+   * `unauthorized()` refuses the upgrade with a plain 401. Then the handshake (origin check:
+   * 403; subprotocol choice) and `handler(socket, ctx)`; when the handler returns the socket
+   * closes with 1000, when it throws with 1011 (the error goes to `onServerError`; a
+   * WebSocketClosedError is a normal end). A plain GET to `path` gets 426 Upgrade Required,
+   * unless a GET route for the same path answers it. Options: {@link WebSocketRouteOptions}.
+   *
+   * @example
+   * app.ws('/echo', async (socket) => {
+   *   for await (const message of socket) await socket.send(message);
+   * });
+   * app.ws('/rooms/:room', { protocols: ['chat.v1'] }, requireUser, async (socket, ctx) => {
+   *   await socket.send(`welcome to ${ctx.params.room}`);
+   * });
+   */
+  ws(path: string, ...args: WebSocketRouteArgs): this {
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new TypeError(`route path must start with /: ${path}`);
+    const handler = args.at(-1);
+    if (typeof handler !== 'function') throw new TypeError(`ws route ${path} needs a handler function`);
+    let rest = args.slice(0, -1);
+    let options: WebSocketRouteOptions = {};
+    if (typeof rest[0] === 'object' && rest[0] !== null) {
+      options = rest[0];
+      rest = rest.slice(1);
+    }
+    if (rest.some((fn) => typeof fn !== 'function')) {
+      throw new TypeError(
+        `ws route ${path}: give options first, then middleware functions, then the handler`,
+      );
+    }
+    this.#wsRoutes.push({
+      path,
+      chain: rest as Middleware[],
+      handler: handler as WebSocketHandler,
+      endpoint: new WebSocketEndpoint(options),
+    });
+    this.#router = null;
+    this.#wsRouter = null;
+    return this;
+  }
+
   /** Adds middleware that runs around every request (404s included), in the order added. */
   use(middleware: Middleware): this {
     if (typeof middleware !== 'function') throw new TypeError('middleware must be a function');
@@ -183,7 +249,12 @@ export class App {
       const path = base + (route.path === '/' && base !== '' ? '' : route.path);
       this.#routes.push({ ...route, path: path || '/', chain: [...app.#middleware, ...route.chain] });
     }
+    for (const route of app.#wsRoutes) {
+      const path = base + (route.path === '/' && base !== '' ? '' : route.path);
+      this.#wsRoutes.push({ ...route, path: path || '/', chain: [...app.#middleware, ...route.chain] });
+    }
     this.#router = null;
+    this.#wsRouter = null;
     return this;
   }
 
@@ -222,9 +293,14 @@ export class App {
     const workers = workerCount(options.workers ?? 1);
     if (workers > 1 && !isWorker()) return runPrimary(workers, options.tls ? 'https' : 'http');
     for (const hook of this.#startup) await hook();
-    const server = await serveApp(this.handle, options, async () => {
-      for (const hook of this.#shutdown) await hook();
-    });
+    const server = await serveApp(
+      this.handle,
+      options,
+      async () => {
+        for (const hook of this.#shutdown) await hook();
+      },
+      this.#wsRoutes.length === 0 ? undefined : this.#upgrades(),
+    );
     if (workers > 1) reportToPrimary(server);
     return server;
   }
@@ -301,6 +377,97 @@ export class App {
     );
   };
 
+  // ---- upgrades -------------------------------------------------------------------------------
+
+  /** The upgrade hooks of one listening server, with its own set of open WebSockets. */
+  #upgrades(): UpgradeHooks {
+    const host = new WebSocketHost();
+    return {
+      upgrade: (req, socket, head) => this.#upgrade(req, socket, head, host),
+      close: () => host.close(),
+    };
+  }
+
+  /** An HTTP/1.1 Upgrade request: a WebSocket route's, else an ordinary request. */
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, host: WebSocketHost): void {
+    // node let go of the socket (and its error listener) when it emitted the upgrade.
+    socket.on('error', ignoreError);
+    const res = upgradeResponse(req, socket);
+    // Another protocol (h2c...): answered as a normal request, on a connection that then closes.
+    if (!isWebSocketUpgrade(req)) return this.handle(req, res);
+    const url = req.url as string;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const router = (this.#wsRouter ??= this.#compileWs());
+    let match: ReturnType<Router<WebSocketRoute>['find']> = null;
+    let lookupError: HttpError | undefined;
+    try {
+      match = router.find('GET', path);
+    } catch {
+      lookupError = routingError(400, 'malformed URL encoding');
+    }
+    const ctx = new Context(
+      req,
+      res,
+      path,
+      q === -1 ? '' : url.slice(q + 1),
+      this.#settings,
+      this.#options.bodyLimit,
+    );
+    let last: Middleware;
+    let chain: Middleware[] = this.#middleware;
+    if (match !== null) {
+      const route = match.value;
+      ctx.params = match.params;
+      ctx.routePath = route.path;
+      last = () => this.#accept(ctx, route, socket, head, host);
+      if (route.chain.length > 0) chain = [...chain, ...route.chain];
+    } else {
+      last = () => {
+        throw lookupError ?? routingError(404);
+      };
+    }
+    run([...chain, last], 0, ctx).then(
+      () => void ctx.cleanup(),
+      (err) => {
+        if (res.statusCode !== 101) return this.#fail(ctx, err);
+        // After the handshake the socket speaks WebSocket: an error can only be reported.
+        if (!(err instanceof HttpError && err.status < 500)) this.#options.onServerError(err, ctx);
+        void ctx.cleanup();
+      },
+    );
+  }
+
+  /** The last step of a WebSocket route's chain: origin, handshake, then the handler. */
+  async #accept(
+    ctx: Context,
+    route: WebSocketRoute,
+    socket: Duplex,
+    head: Buffer,
+    host: WebSocketHost,
+  ): Promise<void> {
+    if (ctx.method !== 'GET')
+      throw routingError(405, 'a WebSocket opens with GET', { headers: { allow: 'GET' } });
+    if (!route.endpoint.allows(ctx.req)) throw forbidden('this origin may not open a WebSocket here');
+    const ws = await route.endpoint.accept(ctx.req, socket, head, upgradeHeaders(ctx));
+    // ws refused a malformed handshake itself (400) and closed the connection.
+    if (ws === null) {
+      ctx.res.statusCode = 400;
+      return;
+    }
+    ctx.res.statusCode = 101;
+    await host.serve(ws, ctx, route.handler, this.#options.onServerError);
+  }
+
+  #compileWs(): Router<WebSocketRoute> {
+    const router = new Router<WebSocketRoute>({
+      trailingSlash: this.#options.trailingSlash,
+      maxParamLength: this.#options.maxParamLength,
+    });
+    for (const route of this.#wsRoutes) router.add('GET', route.path, route);
+    return router;
+  }
+
   /** The innermost step when no route matched: 400, 405 with Allow, or 404. */
   #miss(
     error: HttpError | undefined,
@@ -369,8 +536,28 @@ export class App {
         path,
       });
     }
+    // A WebSocket path answers a plain GET with 426, unless a GET route of its own answers.
+    const gets = new Set(this.#routes.filter((r) => r.method === 'GET').map((r) => r.path));
+    for (const { path } of this.#wsRoutes) {
+      if (gets.has(path)) continue;
+      gets.add(path);
+      router.add('GET', path, {
+        chain: [upgradeRequired],
+        handler: upgradeRequired,
+        bodyLimit: this.#options.bodyLimit,
+        routeBodyLimit: undefined,
+        path,
+      });
+    }
     return router;
   }
+}
+
+/** A plain request to a WebSocket-only path. */
+function upgradeRequired(): never {
+  throw routingError(426, 'this path speaks WebSocket: send an Upgrade: websocket request', {
+    headers: { upgrade: 'websocket', connection: 'Upgrade' },
+  });
 }
 
 /** The `next` of the last step of a chain: there is nothing after it. */

@@ -57,3 +57,4 @@ export { type AppServer, type ListenOptions, listenDefaults } from './listen.js'
 export { FileResult, Redirect } from './respond.js';
 export { type SendFileOptions, sendFile, sendFileDefaults } from './send-file.js';
 export { createStatic, type StaticHandler, type StaticOptions, staticDefaults } from './static.js';
+export { type WebSocketHandler, type WebSocketRouteOptions, wsRouteDefaults } from '../ws/server.js';

@@ -7,8 +7,10 @@ import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
 import { formatHostPort, ListenError } from '../errors.js';
+import { refuseUpgrade } from './upgrade.js';
 
 /** Options for `app.listen()`. */
 export interface ListenOptions {
@@ -71,6 +73,14 @@ export interface AppServer {
 
 type Listener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+/** What serves HTTP/1.1 Upgrade requests (the app's WebSocket routes), when there is any. */
+export interface UpgradeHooks {
+  /** Takes the socket of an Upgrade request (node's `'upgrade'` event). */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Called when `close()` starts: ask the upgraded connections to end (WebSocket 1001). */
+  close(): void;
+}
+
 /** Longest wait, in ms, before `close()` closes idle keep-alive connections. */
 const IDLE_GRACE = 500;
 
@@ -131,11 +141,17 @@ function track<T extends { once(event: 'close', listener: () => void): unknown }
   });
 }
 
-/** Starts a server for `listener`; `onClosed` runs once it is fully closed. */
+/**
+ * Starts a server for `listener`; `onClosed` runs once it is fully closed. With `upgrades`,
+ * HTTP/1.1 Upgrade requests go to it (refused with 503 while closing); without, node answers
+ * them as normal requests. Upgraded connections count as open until they close: `close()`
+ * waits for them up to its deadline, then destroys them with the rest.
+ */
 export async function serveApp(
   listener: Listener,
   options: ListenOptions,
   onClosed: () => Promise<void>,
+  upgrades?: UpgradeHooks,
 ): Promise<AppServer> {
   const given = Object.fromEntries(
     Object.entries(options).filter(([, v]) => v !== undefined),
@@ -155,6 +171,8 @@ export async function serveApp(
   }
   if (o.http2 && !o.tls)
     throw new TypeError('http2 needs tls (key and cert): browsers speak HTTP/2 only over TLS');
+  if (o.http2 && upgrades !== undefined)
+    throw new TypeError('WebSocket routes need HTTP/1.1: an http2 server does not serve them');
   let closing = false;
   // In-flight responses that close() set to end with Connection: close.
   const closingAfter = new WeakSet<http.ServerResponse>();
@@ -187,6 +205,12 @@ export async function serveApp(
       : https.createServer({ ...o.tls, ...common }, guarded)
     : http.createServer(common, guarded);
   if (isHttp2) (server as http2.Http2SecureServer).setTimeout(o.keepAliveTimeout);
+  if (upgrades !== undefined) {
+    (server as http.Server).on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (closing) refuseUpgrade(socket);
+      else upgrades.upgrade(req, socket, head);
+    });
+  }
   // Set on the server rather than passed to its constructor: the HTTP/2 server takes none of
   // them, yet reads them all for its HTTP/1.1 fallback connections.
   Object.assign(server, {
@@ -244,6 +268,8 @@ export async function serveApp(
           }
         }
         for (const session of sessions) session.close();
+        // WebSockets get 1001 Going Away after what was queued to them; the deadline cuts the rest.
+        upgrades?.close();
         // Within the grace, a client that reuses an idle connection gets the 503 with
         // Connection: close; after it, connections that are idle are closed as they become so.
         let sweep: NodeJS.Timeout | undefined;
