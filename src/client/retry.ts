@@ -5,6 +5,7 @@
  * deadline and signals.
  */
 import { ConnectError, SocketError } from '../errors.js';
+import type { AbortSignalLike } from './timeouts.js';
 
 /** The wait before retry `n` (1 for the first retry), in milliseconds. */
 export type BackoffFunction = (retry: number) => number;
@@ -139,7 +140,7 @@ export function backoffDelay(policy: ResolvedRetry, n: number): number {
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason as soon as it fires. */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignalLike | undefined): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {

@@ -12,14 +12,53 @@ import {
   type TimeoutPhase,
 } from '../errors.js';
 
+/** The parts of an AbortSignal that wirekit's client and undici use. */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /**
- * One AbortSignal for undici that fires on the total timeout, the request's signal or the
+ * The signal of one call: a few fields and a listener list. undici takes any object with these
+ * methods; a real AbortSignal (an EventTarget behind an AbortController) costs more per request
+ * than the rest of the session's own work on it, and every call with a total timeout needs one.
+ */
+class CallSignal implements AbortSignalLike {
+  aborted = false;
+  reason: unknown = undefined;
+  #listeners: Array<() => void> | undefined;
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    // As on an AbortSignal, a listener added after the abort is never called.
+    if (!this.aborted) (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const listeners = this.#listeners;
+    const i = listeners === undefined ? -1 : listeners.indexOf(listener);
+    if (i !== -1) (listeners as Array<() => void>).splice(i, 1);
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) listener.call(this);
+  }
+}
+
+/**
+ * One signal for undici that fires on the total timeout, the request's signal or the
  * session's. With no total timeout and at most one signal, that signal is used as is and
  * nothing is allocated. It is an EventListener itself, so joining signals makes no closures.
  */
 export class Deadline {
-  readonly signal: AbortSignal | undefined;
-  readonly #controller: AbortController | undefined;
+  readonly signal: AbortSignalLike | undefined;
+  readonly #own: CallSignal | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #joined: readonly (AbortSignal | undefined)[];
   readonly #total: number;
@@ -40,19 +79,19 @@ export class Deadline {
     this.#url = url;
     if (total === 0 && (a === undefined || b === undefined)) {
       this.signal = a ?? b;
-      this.#joined = [];
+      this.#joined = NONE;
       return;
     }
-    const controller = new AbortController();
-    this.#controller = controller;
-    this.signal = controller.signal;
-    this.#joined = [a, b];
+    const own = new CallSignal();
+    this.#own = own;
+    this.signal = own;
+    this.#joined = a === undefined && b === undefined ? NONE : [a, b];
     for (const s of this.#joined) {
       if (s === undefined) continue;
-      if (s.aborted) controller.abort(new AbortError(s.reason));
+      if (s.aborted) own.abort(new AbortError(s.reason));
       else s.addEventListener('abort', this, { once: true });
     }
-    if (total > 0 && !controller.signal.aborted) {
+    if (total > 0 && !own.aborted) {
       this.#timer = setTimeout(expire, total, this);
       this.#timer.unref();
     }
@@ -60,13 +99,13 @@ export class Deadline {
 
   /** A joined signal fired. */
   handleEvent(event: Event): void {
-    this.#controller?.abort(new AbortError((event.target as AbortSignal).reason));
+    this.#own?.abort(new AbortError((event.target as AbortSignal).reason));
     this.clear();
   }
 
   /** The total timeout fired. */
   expire(): void {
-    this.#controller?.abort(
+    this.#own?.abort(
       new TimeoutError('total', this.#total, `${this.#method} ${this.#url.origin}${this.#url.pathname}`),
     );
     this.clear();
@@ -81,6 +120,8 @@ export class Deadline {
   }
 }
 
+const NONE: readonly (AbortSignal | undefined)[] = [];
+
 function expire(deadline: Deadline): void {
   deadline.expire();
 }
@@ -90,7 +131,7 @@ export interface HopContext {
   readonly method: string;
   readonly url: URL;
   readonly timeout: { readonly connect: number; readonly response: number; readonly idle: number };
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
 }
 
 const TLS_CODES = /^(ERR_TLS_|ERR_SSL_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|UNABLE_TO_|HOSTNAME_|ERR_CERT)/;
