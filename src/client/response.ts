@@ -93,6 +93,8 @@ export class Response {
   readonly #context: HopContext;
   readonly #maxBodySize: number;
   #used = false;
+  /** The buffered body, once `bytes()` (or `text()`, `json()`, `links()`) read it. */
+  #bytes: Promise<Buffer> | undefined;
 
   /** @internal Made by the session. */
   constructor(init: ResponseInit) {
@@ -157,9 +159,19 @@ export class Response {
     }
   }
 
-  /** The whole decoded body. Rejects with BodyTooLargeError past `maxBodySize` decoded bytes. */
-  async bytes(): Promise<Buffer> {
-    if (this.#used) throw new TypeError('the response body was already read');
+  /**
+   * The whole decoded body. Rejects with BodyTooLargeError past `maxBodySize` decoded bytes.
+   * Read once and kept, as aiohttp does: `bytes()`, `text()`, `json()` and `links()` may be
+   * called in any order and any number of times. After `body` or `dump()` it throws.
+   */
+  bytes(): Promise<Buffer> {
+    if (this.#bytes !== undefined) return this.#bytes;
+    if (this.#used) return Promise.reject(new TypeError('the response body was already read'));
+    this.#bytes = this.#read();
+    return this.#bytes;
+  }
+
+  async #read(): Promise<Buffer> {
     const limit = this.#maxBodySize;
     const length = this.#codings === undefined ? Number(this.headers['content-length']) : NaN;
     if (length > limit) {
@@ -227,6 +239,7 @@ export class Response {
     this.#raw = Readable.from([bytes]);
     this.#codings = undefined;
     this.#used = false;
+    this.#bytes = Promise.resolve(bytes);
   }
 
   /** Throws HttpStatusError for a 4xx/5xx status; returns the response otherwise. */

@@ -15,7 +15,7 @@ describe('Response', () => {
     assert.equal(decodeText(Buffer.from('hé'), undefined), 'hé');
   });
 
-  test('json(), bytes(), header(), and a body is read once', T, async (t) => {
+  test('json(), bytes(), header(); the buffered body is kept, a streamed one is gone', T, async (t) => {
     const { url } = await serve(t, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-multi': ['a', 'b'] });
       res.end('{"ok":true}');
@@ -27,9 +27,17 @@ describe('Response', () => {
     assert.equal(res.header('x-multi'), 'a, b');
     assert.deepEqual(await res.json(), { ok: true });
     assert.equal(res.bodyUsed, true);
-    await assert.rejects(res.text(), TypeError);
+    // Read once and kept, as aiohttp does: text() and bytes() after json() give the same body.
+    assert.equal(await res.text(), '{"ok":true}');
+    assert.equal(await res.bytes(), await res.bytes());
+    assert.throws(() => res.body, TypeError);
     assert.equal((await (await http.get('/')).bytes()).toString(), '{"ok":true}');
-    await (await http.get('/')).dump();
+    const dumped = await http.get('/');
+    await dumped.dump();
+    await assert.rejects(dumped.text(), TypeError);
+    const streamed = await http.get('/');
+    for await (const chunk of streamed.body) assert.ok(chunk.length > 0);
+    await assert.rejects(streamed.bytes(), TypeError);
   });
 
   test(
