@@ -13,7 +13,7 @@ import { type AppServer, type ListenOptions, serveApp, type UpgradeHooks } from 
 import { respond, respondError } from './respond.js';
 import { METHODS, type Method, Router } from './router.js';
 import { createStatic, type StaticOptions } from './static.js';
-import { ignoreError, isWebSocketUpgrade, upgradeHeaders, upgradeResponse } from './upgrade.js';
+import { attachSocket, ignoreError, isWebSocketUpgrade, upgradeHeaders, upgradeResponse } from './upgrade.js';
 // wirekit/server depends on wirekit/ws (never the reverse); ws itself loads on the first upgrade.
 import {
   type WebSocketHandler,
@@ -392,9 +392,12 @@ export class App {
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, host: WebSocketHost): void {
     // node let go of the socket (and its error listener) when it emitted the upgrade.
     socket.on('error', ignoreError);
-    const res = upgradeResponse(req, socket);
+    const res = upgradeResponse(req);
     // Another protocol (h2c...): answered as a normal request, on a connection that then closes.
-    if (!isWebSocketUpgrade(req)) return this.handle(req, res);
+    if (!isWebSocketUpgrade(req)) {
+      attachSocket(res, socket);
+      return this.handle(req, res);
+    }
     const url = req.url as string;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -428,9 +431,17 @@ export class App {
       };
     }
     run([...chain, last], 0, ctx).then(
-      () => void ctx.cleanup(),
+      (value) => {
+        if (handedOver.has(ctx)) return void ctx.cleanup();
+        // A middleware answered instead of calling next(): its answer goes out over HTTP.
+        attachSocket(res, socket);
+        this.#finish(ctx, value);
+      },
       (err) => {
-        if (res.statusCode !== 101) return this.#fail(ctx, err);
+        if (!handedOver.has(ctx)) {
+          attachSocket(res, socket);
+          return this.#fail(ctx, err);
+        }
         // After the handshake the socket speaks WebSocket: an error can only be reported.
         if (!(err instanceof HttpError && err.status < 500)) this.#options.onServerError(err, ctx);
         void ctx.cleanup();
@@ -438,25 +449,32 @@ export class App {
     );
   }
 
-  /** The last step of a WebSocket route's chain: origin, handshake, then the handler. */
-  async #accept(
-    ctx: Context,
-    route: WebSocketRoute,
-    socket: Duplex,
-    head: Buffer,
-    host: WebSocketHost,
-  ): Promise<void> {
+  /**
+   * The last step of a WebSocket route's chain: origin, handshake, then the handler, which runs
+   * on its own in `host`: the chain (and `next()` in middleware) resolves once the handshake is
+   * done, so nothing of the HTTP exchange stays referenced for the socket's lifetime unless the
+   * handler or a middleware keeps it (an access log listening to `ctx.res` 'close' does).
+   */
+  #accept(ctx: Context, route: WebSocketRoute, socket: Duplex, head: Buffer, host: WebSocketHost): void {
     if (ctx.method !== 'GET')
       throw routingError(405, 'a WebSocket opens with GET', { headers: { allow: 'GET' } });
     if (!route.endpoint.allows(ctx.req)) throw forbidden('this origin may not open a WebSocket here');
-    const ws = await route.endpoint.accept(ctx.req, socket, head, upgradeHeaders(ctx));
+    const headers = upgradeHeaders(ctx);
+    handedOver.add(ctx);
+    const ws = route.endpoint.accept(ctx.req, socket, head, headers);
+    const res = ctx.res;
     // ws refused a malformed handshake itself (400) and closed the connection.
     if (ws === null) {
-      ctx.res.statusCode = 400;
+      res.statusCode = 400;
       return;
     }
-    ctx.res.statusCode = 101;
-    await host.serve(ws, ctx, route.handler, this.#options.onServerError);
+    // ws listens for the socket's errors now.
+    socket.off('error', ignoreError);
+    res.statusCode = 101;
+    // Attached, the response emits 'close' when the connection closes (for access logs and
+    // metrics); with nobody listening it stays off the socket and can be collected.
+    if (res.listenerCount('close') > 0) attachSocket(res, socket);
+    host.serve(ws, ctx, route.handler, this.#options.onServerError);
   }
 
   #compileWs(): Router<WebSocketRoute> {
@@ -552,6 +570,9 @@ export class App {
     return router;
   }
 }
+
+/** Upgrade contexts whose handshake ws took over (done, or refused by ws itself). */
+const handedOver = new WeakSet<Context>();
 
 /** A plain request to a WebSocket-only path. */
 function upgradeRequired(): never {

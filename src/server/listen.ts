@@ -129,15 +129,22 @@ function refuseFraming(res: http.ServerResponse): void {
   res.end(body);
 }
 
-/** Keeps what `event` brings in `set` until it closes. */
-function track<T extends { once(event: 'close', listener: () => void): unknown }>(
+/**
+ * Keeps what `event` brings in `set` until it closes. One listener function per set, not a
+ * closure per connection: it counts when a server holds thousands of idle WebSockets.
+ */
+function track<T extends { on(event: 'close', listener: (this: T) => void): unknown }>(
   server: { on(event: string, listener: (item: T) => void): unknown },
   event: string,
   set: Set<T>,
 ): void {
+  function untrack(this: T): void {
+    set.delete(this);
+  }
   server.on(event, (item: T) => {
     set.add(item);
-    item.once('close', () => set.delete(item));
+    // 'close' comes once; `on` spares the wrapper `once` would allocate.
+    item.on('close', untrack);
   });
 }
 

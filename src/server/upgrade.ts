@@ -16,17 +16,22 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 }
 
 /**
- * A ServerResponse on an upgrade request's socket: whatever is written goes out as a normal
- * HTTP response with `Connection: close`, and the socket closes once it is out. Left attached
- * after a successful upgrade, it emits `'close'` when the WebSocket's connection closes, so
- * access logs and metrics see the session end (with status 101).
+ * A ServerResponse for an upgrade request, not yet on its socket: {@link attachSocket} puts it
+ * there when an HTTP answer must be written (whatever is written then goes out with
+ * `Connection: close`, and the socket closes once it is out), or when someone listens for its
+ * `'close'` (an access log) once the WebSocket is open. An upgraded socket that nobody needs
+ * the response for is left without it, which keeps its listener tables small.
  */
-export function upgradeResponse(req: IncomingMessage, socket: Duplex): ServerResponse {
+export function upgradeResponse(req: IncomingMessage): ServerResponse {
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
-  res.assignSocket(socket as Socket);
   res.once('finish', endSocket);
   return res;
+}
+
+/** Puts `res` on `socket` (once). */
+export function attachSocket(res: ServerResponse, socket: Duplex): void {
+  if (res.socket === null) res.assignSocket(socket as Socket);
 }
 
 function endSocket(this: ServerResponse): void {

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import type { PerMessageDeflateOptions } from 'ws';
 import { AbortError, ConnectError, TimeoutError, WebSocketHandshakeError, WirekitError } from '../errors.js';
-import { type RawClientOptions, type RawWebSocket, ws } from './engine.js';
+import type { RawClientOptions, RawWebSocket } from './engine.js';
 import { type SocketSettings, WebSocket } from './socket.js';
 import { TunnelAgent } from './tunnel.js';
 
@@ -146,7 +146,7 @@ export function openWebSocket(
       receiveHighWaterMark: o.receiveHighWaterMark,
       heartbeat: o.heartbeat,
     };
-    raw = new (ws().WebSocket)(target, o.protocols ?? [], {
+    raw = new (WebSocket.rawClass())(target, o.protocols ?? [], {
       ...o.tls,
       ...(o.ca === undefined ? undefined : { ca: o.ca }),
       headers: o.headers,

@@ -7,6 +7,7 @@ import type * as Ws from 'ws';
 
 export type WsModule = typeof Ws;
 export type RawWebSocket = Ws.WebSocket;
+export type RawWebSocketClass = WsModule['WebSocket'];
 export type RawServer = Ws.WebSocketServer;
 export type RawServerOptions = Ws.ServerOptions;
 export type RawClientOptions = Ws.ClientOptions;

@@ -14,7 +14,7 @@ import type { PerMessageDeflateOptions } from 'ws';
 import { WebSocketClosedError } from '../errors.js';
 import type { Context } from '../server/context.js';
 import { type RawServer, type RawServerOptions, ws } from './engine.js';
-import { type SocketSettings, WebSocket } from './socket.js';
+import { HOLDER, type SocketHolder, type SocketSettings, WebSocket } from './socket.js';
 
 /** A WebSocket route's handler. When it returns (or throws) the socket is closed. */
 export type WebSocketHandler = (socket: WebSocket, ctx: Context) => unknown;
@@ -139,20 +139,23 @@ export class WebSocketEndpoint {
 
   /**
    * Completes the handshake on `socket`, adding `headers` (`name: value` lines) to the 101.
-   * Resolves with the open WebSocket, or `null` when ws refused the handshake itself (a bad key
-   * or version: it answered 400 and closed).
+   * Returns the open WebSocket, or `null` when ws refused the handshake itself (a bad key or
+   * version: it answered 400 and closed) or the client had gone. ws completes a handshake
+   * synchronously when there is no `verifyClient` (wirekit checks origins itself).
    */
-  accept(req: IncomingMessage, socket: Duplex, head: Buffer, headers?: string[]): Promise<WebSocket | null> {
+  accept(req: IncomingMessage, socket: Duplex, head: Buffer, headers?: string[]): WebSocket | null {
+    // The client may have gone while middleware ran: ws would drop the socket without a word.
+    if (socket.destroyed || !socket.writable) {
+      socket.destroy();
+      return null;
+    }
     const server = (this.#server ??= this.#createServer());
     if (headers !== undefined && headers.length > 0) this.#extraHeaders.set(req, headers);
-    return new Promise((resolve) => {
-      const refused = () => resolve(null);
-      socket.once('close', refused);
-      server.handleUpgrade(req, socket, head, (raw) => {
-        socket.off('close', refused);
-        resolve(new WebSocket(raw, socket as Socket, this.settings));
-      });
+    let opened: WebSocket | null = null;
+    server.handleUpgrade(req, socket, head, (raw) => {
+      opened = new WebSocket(raw, socket as Socket, this.settings);
     });
+    return opened;
   }
 
   #createServer(): RawServer {
@@ -165,10 +168,9 @@ export class WebSocketEndpoint {
       maxFragments: o.maxFragments,
       perMessageDeflate: o.perMessageDeflate,
       closeTimeout: o.closeTimeout,
-      handleProtocols:
-        protocols.length === 0
-          ? undefined
-          : (offered: Set<string>) => protocols.find((p) => offered.has(p)) ?? false,
+      WebSocket: WebSocket.rawClass(),
+      // Only a protocol the route speaks is ever chosen (ws alone would take the client's first).
+      handleProtocols: (offered: Set<string>) => protocols.find((p) => offered.has(p)) ?? false,
     } as RawServerOptions);
     server.on('headers', (lines: string[], req: IncomingMessage) => {
       const extra = this.#extraHeaders.get(req);
@@ -178,11 +180,41 @@ export class WebSocketEndpoint {
   }
 }
 
+const NO_ERROR = Symbol('no error');
+
+/** What `onError` gets for a handler that took no `ctx`: the request line, nothing else. */
+function standIn(url: string, routePath: string | undefined): Context {
+  const q = url.indexOf('?');
+  return {
+    method: 'GET',
+    url,
+    path: q === -1 ? url : url.slice(0, q),
+    routePath,
+    params: {},
+  } as unknown as Context;
+}
+
+/** Closes `socket` after its handler ended (with `err`, or NO_ERROR). */
+function finish(
+  socket: WebSocket,
+  err: unknown,
+  ctx: Context | undefined,
+  onError: (err: unknown, ctx: Context) => void,
+): void {
+  const open = socket.readyState === 'open';
+  if (err === NO_ERROR || err instanceof WebSocketClosedError) {
+    if (open) void socket.close(1000);
+    return;
+  }
+  onError(err, ctx as Context);
+  if (open) void socket.close(1011, 'internal error');
+}
+
 /**
  * The WebSockets of one listening server: runs each handler, and on the server's close sends
  * every open socket 1001 Going Away (after what was already queued to it).
  */
-export class WebSocketHost {
+export class WebSocketHost implements SocketHolder {
   readonly #live = new Set<WebSocket>();
   #closing = false;
 
@@ -193,27 +225,40 @@ export class WebSocketHost {
 
   /**
    * Runs `handler` with `socket`, then closes it: 1000 when the handler returned (or threw
-   * WebSocketClosedError), 1011 when it threw anything else (given to `onError`). Resolves once
-   * the socket closed.
+   * WebSocketClosedError), 1011 when it threw anything else (given to `onError` with `ctx`).
+   *
+   * A handler declared without a `ctx` parameter cannot reach it, so `ctx` is not kept for the
+   * socket's lifetime just to report an error: `onError` then gets a stand-in with the request
+   * line (`method`, `url`, `path`, `routePath`; `params` empty).
    */
-  async serve(
+  serve(
     socket: WebSocket,
     ctx: Context,
     handler: WebSocketHandler,
     onError: (err: unknown, ctx: Context) => void,
-  ): Promise<void> {
+  ): void {
     this.#live.add(socket);
+    socket[HOLDER] = this;
     if (this.#closing) void socket.close(1001, 'server shutting down');
+    let result: unknown;
     try {
-      await handler(socket, ctx);
-      if (socket.readyState === 'open') void socket.close(1000);
+      result = handler(socket, ctx);
     } catch (err) {
-      if (!(err instanceof WebSocketClosedError)) {
-        onError(err, ctx);
-        if (socket.readyState === 'open') void socket.close(1011, 'internal error');
-      } else if (socket.readyState === 'open') void socket.close(1000);
+      return finish(socket, err, ctx, onError);
     }
-    await socket.closed;
+    if (!(result instanceof Promise)) return finish(socket, NO_ERROR, ctx, onError);
+    // Only the request line is kept for a handler that cannot reach ctx.
+    const report = handler.length >= 2 ? ctx : ctx.url;
+    const routePath = ctx.routePath;
+    result.then(
+      () => finish(socket, NO_ERROR, undefined, onError),
+      (err: unknown) =>
+        finish(socket, err, typeof report === 'string' ? standIn(report, routePath) : report, onError),
+    );
+  }
+
+  /** @internal The socket closed: forget it. */
+  forget(socket: WebSocket): void {
     this.#live.delete(socket);
   }
 

@@ -6,8 +6,8 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ConcurrentReadError, WebSocketClosedError } from '../errors.js';
-import type { RawWebSocket } from './engine.js';
-import { BEAT, type Beating, type Heartbeat, heartbeat } from './heartbeat.js';
+import { type RawWebSocket, type RawWebSocketClass, ws } from './engine.js';
+import { BEAT, type Beating, heartbeat } from './heartbeat.js';
 
 /** One received message. `text` decodes `data` as UTF-8 on first read, once. */
 export class Message {
@@ -56,8 +56,19 @@ export interface SocketSettings {
 
 type Owned = RawWebSocket & { [OWNER]?: WebSocket };
 
+/** @internal What holds a socket until it closes (a server's set of open sockets). */
+export interface SocketHolder {
+  forget(socket: WebSocket): void;
+}
+
+/** @internal The key of a socket's holder. */
+export const HOLDER: unique symbol = Symbol('wirekit.ws.holder');
+
 const OWNER: unique symbol = Symbol('wirekit.ws.owner');
 const OPEN = 1;
+const PAUSED = 1;
+const CLOSED_HERE = 2;
+const AWAITING_PONG = 4;
 const CLOSING = 2;
 const TEXT = Object.freeze({ binary: false });
 const BINARY = Object.freeze({ binary: true });
@@ -122,36 +133,48 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
   readonly #socket: Socket;
   readonly #settings: SocketSettings;
   #queue: Message[] | null = null;
-  #resolveNext: ((result: IteratorResult<Message>) => void) | null = null;
-  #rejectNext: ((err: unknown) => void) | null = null;
-  #paused = false;
+  /** The waiting read's resolve (an error is delivered as a rejected promise through it). */
+  #resolveNext: ((result: IteratorResult<Message> | PromiseLike<IteratorResult<Message>>) => void) | null =
+    null;
+  /** PAUSED | CLOSED_HERE | AWAITING_PONG: one small integer rather than three fields. */
+  #flags = 0;
   #info: CloseInfo | null = null;
   #closed: Promise<CloseInfo> | null = null;
   #resolveClosed: ((info: CloseInfo) => void) | null = null;
-  #closedHere = false;
-  /** The code this end closed with because of the peer (a protocol error, a dead heartbeat). */
-  #failCode = 0;
-  #failReason = '';
-  #awaitingPong = false;
-  #listeningPongs = false;
+  /** What this end closed with because of the peer (a protocol error, a dead heartbeat). */
+  #fail: CloseInfo | null = null;
   #pings: PendingPing[] | null = null;
-  #heartbeat: Heartbeat | null = null;
+  /** @internal */
+  [HOLDER]: SocketHolder | undefined = undefined;
+
+  get #paused(): boolean {
+    return (this.#flags & PAUSED) !== 0;
+  }
+  set #paused(value: boolean) {
+    this.#flags = value ? this.#flags | PAUSED : this.#flags & ~PAUSED;
+  }
+  get #closedHere(): boolean {
+    return (this.#flags & CLOSED_HERE) !== 0;
+  }
+  set #closedHere(value: boolean) {
+    this.#flags = value ? this.#flags | CLOSED_HERE : this.#flags & ~CLOSED_HERE;
+  }
+  get #awaitingPong(): boolean {
+    return (this.#flags & AWAITING_PONG) !== 0;
+  }
+  set #awaitingPong(value: boolean) {
+    this.#flags = value ? this.#flags | AWAITING_PONG : this.#flags & ~AWAITING_PONG;
+  }
 
   /** @internal Wraps an open ws socket; use `app.ws()`, `connectWebSocket()` or `session.ws()`. */
   constructor(raw: RawWebSocket, socket: Socket, settings: SocketSettings) {
     this.#raw = raw as Owned;
     this.#socket = socket;
     this.#settings = settings;
+    // From here on the ws object's events come straight to this socket (see rawClass()).
     this.#raw[OWNER] = this;
-    // Listeners are shared functions that find their WebSocket through the ws object: no
-    // closures per connection.
-    raw.on('message', WebSocket.#onMessage);
-    raw.on('close', WebSocket.#onClose);
-    raw.on('error', WebSocket.#onError);
     if (settings.heartbeat > 0) {
-      this.#listenPongs();
-      this.#heartbeat = heartbeat(settings.heartbeat);
-      this.#heartbeat.add(this);
+      heartbeat(settings.heartbeat).add(this);
     }
   }
 
@@ -197,13 +220,12 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
   // ---- reading ---------------------------------------------------------------------------------
 
   [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
-    const iterator: AsyncIterableIterator<Message> = {
-      next: () => this.#next(),
-      // Leaving a for-await loop early leaves the socket open: the handler decides.
-      return: () => Promise.resolve(DONE),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return new MessageIterator(this);
+  }
+
+  /** @internal The iterator's `next()`. */
+  static next(socket: WebSocket): Promise<IteratorResult<Message>> {
+    return socket.#next();
   }
 
   /**
@@ -225,10 +247,7 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
     if (this.#info !== null) return this.#end(this.#info);
     if (this.#resolveNext !== null) return Promise.reject(new ConcurrentReadError());
     if (this.#paused) this.#resume();
-    return new Promise((resolve, reject) => {
-      this.#resolveNext = resolve;
-      this.#rejectNext = reject;
-    });
+    return new Promise((resolve) => (this.#resolveNext = resolve));
   }
 
   /** What reading after the close gives: the end, or the abnormal close as an error. */
@@ -243,7 +262,6 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
     const resolve = this.#resolveNext;
     if (resolve !== null) {
       this.#resolveNext = null;
-      this.#rejectNext = null;
       resolve({ value: message, done: false });
       return;
     }
@@ -306,19 +324,12 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
   ping(): Promise<number> {
     const raw = this.#raw;
     if (raw.readyState !== OPEN) return Promise.reject(this.#closedError());
-    this.#listenPongs();
     const payload = Buffer.allocUnsafe(4);
     payload.writeUInt32BE((pingCounter = (pingCounter + 1) >>> 0));
     return new Promise((resolve, reject) => {
       (this.#pings ??= []).push({ payload, start: performance.now(), resolve, reject });
       raw.ping(payload);
     });
-  }
-
-  #listenPongs(): void {
-    if (this.#listeningPongs) return;
-    this.#listeningPongs = true;
-    this.#raw.on('pong', WebSocket.#onPong);
   }
 
   #pong(data: Buffer): void {
@@ -336,8 +347,7 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
     // Paused reading is this end's consumer holding back, not a silent peer: its pongs wait unread.
     if (this.#paused || this.#raw.readyState !== OPEN) return;
     if (this.#awaitingPong) {
-      this.#failCode = 1006;
-      this.#failReason = 'the peer stopped answering pings';
+      this.#fail = { code: 1006, reason: 'the peer stopped answering pings', wasClean: false };
       this.#raw.terminate();
       return;
     }
@@ -377,53 +387,90 @@ export class WebSocket implements AsyncIterable<Message>, Beating {
   #closedError(): WebSocketClosedError {
     const info = this.#info;
     if (info !== null) return new WebSocketClosedError(info.code, info.reason);
-    if (this.#failCode !== 0) return new WebSocketClosedError(this.#failCode, this.#failReason);
+    if (this.#fail !== null) return new WebSocketClosedError(this.#fail.code, this.#fail.reason);
     return new WebSocketClosedError(1005, 'the socket is closing');
   }
 
   #finish(code: number, reason: Buffer): void {
     if (this.#info !== null) return;
-    const failed = this.#failCode !== 0;
-    const info: CloseInfo = failed
-      ? { code: this.#failCode, reason: this.#failReason, wasClean: false }
-      : { code, reason: reason.length === 0 ? '' : reason.toString(), wasClean: code !== 1006 };
+    const info: CloseInfo =
+      this.#fail !== null
+        ? this.#fail
+        : { code, reason: reason.length === 0 ? '' : reason.toString(), wasClean: code !== 1006 };
     this.#info = info;
-    this.#heartbeat?.delete(this);
+    if (this.#settings.heartbeat > 0) heartbeat(this.#settings.heartbeat).delete(this);
+    this[HOLDER]?.forget(this);
     if (this.#pings !== null) {
       for (const ping of this.#pings) ping.reject(new WebSocketClosedError(info.code, info.reason));
       this.#pings = null;
     }
     const resolve = this.#resolveNext;
     if (resolve !== null) {
-      const reject = this.#rejectNext as (err: unknown) => void;
       this.#resolveNext = null;
-      this.#rejectNext = null;
-      this.#end(info).then(resolve, reject);
+      resolve(this.#end(info));
     }
     this.#resolveClosed?.(info);
     this.#resolveClosed = null;
   }
 
-  // ---- ws events (`this` is the ws object) -------------------------------------------------------
+  // ---- ws events --------------------------------------------------------------------------------
 
-  static #onMessage(this: Owned, data: Buffer, isBinary: boolean): void {
-    (this[OWNER] as WebSocket).#push(data, isBinary);
-  }
-
-  static #onClose(this: Owned, code: number, reason: Buffer): void {
-    (this[OWNER] as WebSocket).#finish(code, reason ?? EMPTY_REASON);
-  }
-
-  /** A receiver error (bad frame, too big, bad UTF-8): ws closes with its code; remember it. */
-  static #onError(this: Owned, err: Error): void {
-    const owner = this[OWNER] as WebSocket;
-    if (owner.#failCode === 0) {
-      owner.#failCode = codeOfError(err);
-      owner.#failReason = err.message;
+  /**
+   * @internal ws's WebSocket class with its events delivered by a method instead of listeners:
+   * once a wirekit WebSocket owns it, `message`, `close`, `error` and `pong` go straight to that
+   * socket, so an idle connection carries no listener closures or listener tables of wirekit's.
+   * ws builds the server's sockets from it (its `WebSocket` option); the client makes its own.
+   */
+  static rawClass(): RawWebSocketClass {
+    if (WebSocket.#rawClass !== undefined) return WebSocket.#rawClass;
+    class WirekitRawWebSocket extends ws().WebSocket {
+      [OWNER]: WebSocket | undefined = undefined;
+      override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+        const owner = this[OWNER];
+        if (owner === undefined) return super.emit(event, a, b);
+        switch (event) {
+          case 'message':
+            owner.#push(a as Buffer, b as boolean);
+            return true;
+          case 'close':
+            owner.#finish(a as number, (b as Buffer | undefined) ?? EMPTY_REASON);
+            return true;
+          case 'error':
+            // A receiver error (bad frame, too big, bad UTF-8): ws closes with its code.
+            owner.#fail ??= { code: codeOfError(a), reason: (a as Error).message, wasClean: false };
+            return true;
+          case 'pong':
+            owner.#pong(a as Buffer);
+            return true;
+          default:
+            return super.emit(event, a, b);
+        }
+      }
     }
+    return (WebSocket.#rawClass = WirekitRawWebSocket as never);
   }
 
-  static #onPong(this: Owned, data: Buffer): void {
-    (this[OWNER] as WebSocket).#pong(data);
+  static #rawClass: ReturnType<typeof WebSocket.rawClass> | undefined;
+}
+
+/** The iterator of `for await (const message of socket)`: one small object, no closures. */
+class MessageIterator implements AsyncIterableIterator<Message> {
+  readonly #socket: WebSocket;
+
+  constructor(socket: WebSocket) {
+    this.#socket = socket;
+  }
+
+  next(): Promise<IteratorResult<Message>> {
+    return WebSocket.next(this.#socket);
+  }
+
+  /** Leaving a for-await loop early leaves the socket open: the handler decides. */
+  return(): Promise<IteratorResult<Message>> {
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message> {
+    return this;
   }
 }

@@ -3,9 +3,9 @@ import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { WebSocket as RawWs } from 'ws';
 import { WebSocketClosedError, WebSocketHandshakeError } from '../../src/errors.js';
-import { App, forbidden, unauthorized } from '../../src/server/index.js';
+import { accessLog, App, forbidden, unauthorized } from '../../src/server/index.js';
 import { connectWebSocket, type Message, type WebSocket } from '../../src/ws/index.js';
-import { tlsFixture } from '../helpers.js';
+import { root, tlsFixture } from '../helpers.js';
 import { closeCodeIn, connect, echoApp, frame, handshake, rawPeer, serve, within } from './helpers.js';
 
 const T = { timeout: 20_000 };
@@ -79,6 +79,26 @@ describe('routing and middleware', () => {
     const peer = await rawPeer(t, server.port, handshake('/'));
     assert.equal(peer.status, 403);
   });
+
+  test(
+    'a middleware that answers instead of calling next() sends its answer over HTTP, then closes',
+    T,
+    async (t) => {
+      const app = new App()
+        .use((ctx, next) => {
+          if (ctx.query.busy !== undefined) {
+            ctx.status = 503;
+            return 'try later';
+          }
+          return next();
+        })
+        .ws('/', (socket) => socket.send('in'));
+      const server = await serve(t, app);
+      const peer = await rawPeer(t, server.port, handshake('/?busy'));
+      assert.equal(peer.status, 503);
+      assert.equal((await within(peer.ended, 5_000, 'the close')).toString(), 'try later');
+    },
+  );
 
   test('headers and cookies middleware set go out with the 101', T, async (t) => {
     const app = new App()
@@ -159,6 +179,32 @@ describe('routing and middleware', () => {
   });
 });
 
+test(
+  'accessLog records a WebSocket session once it closed, with status 101 and its request id',
+  T,
+  async (t) => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = { info: (fields: Record<string, unknown>) => lines.push(fields) };
+    const app = new App().use(accessLog({ logger: logger as never })).ws('/live', async (socket) => {
+      for await (const message of socket) await socket.send(message);
+    });
+    const server = await serve(t, app);
+    const peer = await rawPeer(t, server.port, handshake('/live'));
+    assert.match(peer.head, /\r\nx-request-id: [0-9a-f-]{36}(\r\n|$)/i);
+    assert.equal(lines.length, 0, 'nothing logged while the session is open');
+    peer.socket.destroy();
+    await within(
+      (async () => {
+        while (lines.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      })(),
+      5_000,
+      'the log line',
+    );
+    assert.equal(lines[0]?.status, 101);
+    assert.equal(lines[0]?.path, '/live');
+  },
+);
+
 describe('the handshake', () => {
   test(
     'the first of the route protocols that the client offers is chosen; none in common: no protocol',
@@ -174,6 +220,35 @@ describe('the handshake', () => {
       assert.doesNotMatch(peer.head, /sec-websocket-protocol/i);
     },
   );
+
+  test('a route without protocols chooses none, whatever the client offers', T, async (t) => {
+    const server = await serve(t, echoApp());
+    const peer = await rawPeer(
+      t,
+      server.port,
+      handshake('/echo', 'Sec-WebSocket-Protocol: chat, superchat\r\n'),
+    );
+    assert.equal(peer.status, 101);
+    assert.doesNotMatch(peer.head, /sec-websocket-protocol/i);
+  });
+
+  test('permessage-deflate is off by default and negotiated when both ends opt in', T, async (t) => {
+    const app = new App()
+      .ws('/plain', (socket) => socket.send(socket.extensions))
+      .ws('/deflate', { perMessageDeflate: true }, async (socket) => {
+        await socket.send(socket.extensions);
+        for await (const message of socket) await socket.send(message);
+      });
+    const server = await serve(t, app);
+    const plain = await connect(t, server, '/plain', { perMessageDeflate: true });
+    assert.equal((await plain.receive())?.text, '');
+    const deflate = await connect(t, server, '/deflate', { perMessageDeflate: true });
+    assert.match((await deflate.receive())?.text ?? '', /^permessage-deflate/);
+    assert.match(deflate.extensions, /^permessage-deflate/);
+    const big = 'abc'.repeat(100_000);
+    await deflate.send(big);
+    assert.equal((await deflate.receive())?.text, big);
+  });
 
   test('origins: same-origin by default, a list, a function; a refused origin gets 403', T, async (t) => {
     const app = new App()
@@ -256,7 +331,9 @@ describe('graceful close', () => {
         for await (const message of socket) void message;
       });
       const server = await app.listen({ port: 0 });
+      t.after(() => server.close({ timeout: 100 }));
       const socket = await connectWebSocket(`ws://127.0.0.1:${server.port}/`);
+      t.after(() => socket.terminate());
       await ready.promise;
       const received: Message[] = [];
       const reading = (async () => {
@@ -345,3 +422,62 @@ test('many clients echo at once', T, async (t) => {
     }),
   );
 });
+
+test(
+  'ws is loaded on the first upgrade, not when wirekit/server is imported or a ws route added',
+  T,
+  async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = `
+    import { createRequire } from 'node:module';
+    import { App } from './src/server/index.ts';
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/ws/'));
+    const app = new App().ws('/', () => undefined);
+    const before = loaded();
+    const server = await app.listen({ port: 0 });
+    const afterListen = loaded();
+    const { connectWebSocket } = await import('./src/ws/index.ts');
+    const socket = await connectWebSocket(server.url);
+    await socket.closed;
+    await server.close();
+    console.log(JSON.stringify([before, afterListen, loaded()]));
+  `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      timeout: 15_000,
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out), [false, false, true]);
+  },
+);
+
+test(
+  'a client that leaves while middleware runs costs nothing: the upgrade is dropped, the server goes on',
+  T,
+  async (t) => {
+    let reached = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const app = new App()
+      .use(async (_ctx, next) => {
+        await gate;
+        return next();
+      })
+      .ws('/', () => {
+        reached++;
+      });
+    const server = await serve(t, app);
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(handshake('/'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(reached, 0);
+    const peer = await rawPeer(t, server.port, handshake('/'));
+    assert.equal(peer.status, 101);
+    await within(server.close({ timeout: 2_000 }), 3_000, 'server.close()');
+  },
+);

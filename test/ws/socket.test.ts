@@ -360,6 +360,19 @@ describe('ping and heartbeat', () => {
   );
 });
 
+test('heartbeats share one timer per period, however many sockets use it', T, async (t) => {
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+  const server = await serve(
+    t,
+    new App().ws('/', { heartbeat: 45_678 }, (socket) => socket.closed),
+  );
+  const before = timers();
+  const sockets = await Promise.all(Array.from({ length: 20 }, () => connect(t, server, '/')));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(timers() - before <= 1, `${timers() - before} new timers for 20 sockets`);
+  await Promise.all(sockets.map((socket) => socket.close()));
+});
+
 test('getters: protocol, remoteAddress, readyState, bufferedAmount, extensions', T, async (t) => {
   const seen = deferred<Record<string, unknown>>();
   const server = await serve(
