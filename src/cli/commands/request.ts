@@ -68,7 +68,9 @@ export function registerRequests(program: Command): Command[] {
   return METHODS.map((name) =>
     program
       .command(name)
-      .description(`send ${name === 'options' ? 'an' : 'a'} ${name.toUpperCase()} request (httpie style): URL [ITEM...]`)
+      .description(
+        `send ${name === 'options' ? 'an' : 'a'} ${name.toUpperCase()} request (httpie style): URL [ITEM...]`,
+      )
       .helpOption('--help', 'display help for command')
       .argument(
         '<url>',
