@@ -30,6 +30,12 @@ export class Router<T> {
   readonly #tree: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>;
   /** Registered methods per path pattern: HEAD is answered from GET, and 405 needs the list. */
   readonly #methods = new Set<Method>();
+  /**
+   * Paths without parameters or wildcards, by method: an exact hit skips the tree. A miss (an
+   * escaped or trailing-slash variant, a parameter route) still goes to find-my-way, so the
+   * answers are the same, only the common case is cheaper.
+   */
+  readonly #exact = new Map<string, Map<string, T>>();
 
   constructor(options: RouterOptions) {
     this.#tree = FindMyWay({
@@ -43,6 +49,11 @@ export class Router<T> {
   add(method: Method, path: string, value: T): void {
     this.#tree.on(method as HTTPMethod, path, NO_HANDLER, value);
     this.#methods.add(method);
+    if (!/[:*(]/.test(path)) {
+      let paths = this.#exact.get(method);
+      if (paths === undefined) this.#exact.set(method, (paths = new Map()));
+      paths.set(path, value);
+    }
   }
 
   /**
@@ -50,6 +61,11 @@ export class Router<T> {
    * A path with a malformed percent-encoding matches nothing (`null`).
    */
   find(method: string, path: string): Match<T> | null {
+    // HEAD goes to the tree: a HEAD route with parameters there wins over an exact GET.
+    if (method !== 'HEAD') {
+      const exact = this.#exact.get(method)?.get(path);
+      if (exact !== undefined) return { value: exact, params: {} };
+    }
     const found = this.#tree.find(method as HTTPMethod, path);
     if (found !== null) return { value: found.store as T, params: found.params as Record<string, string> };
     if (method === 'HEAD') return this.find('GET', path);
