@@ -16,6 +16,7 @@ import { registerRequests } from './commands/request.js';
 import { registerResolve } from './commands/resolve.js';
 import { registerServe } from './commands/serve.js';
 import { registerSockets } from './commands/sockets.js';
+import { registerWs } from './commands/ws.js';
 import { exit } from './print.js';
 
 /** Exit code for a command line that does not parse (unknown option, missing argument...). */
@@ -41,6 +42,7 @@ function buildProgram(): Command {
     registerResolve,
     registerSockets,
     registerServe,
+    registerWs,
   ]) {
     register(program).exitOverride();
   }
