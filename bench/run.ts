@@ -17,8 +17,9 @@ import type { Area, CaseResult } from './lib/types.js';
 import client from './client.js';
 import server from './server.js';
 import tcp from './tcp.js';
+import ws from './ws.js';
 
-const areas: Area[] = [tcp, server, client];
+const areas: Area[] = [tcp, server, client, ws];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);

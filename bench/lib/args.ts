@@ -15,6 +15,8 @@ Options:
   --warmup S       seconds of warm-up per contender (default 2)
   --bulk-mib N     MiB per bulk transfer (default 1024)
   --requests N     requests per client measurement, after its warm-up (default 20000)
+  --idle-connections N   idle WebSockets per memory measurement (default 10000)
+  --broadcast-clients N  clients a WebSocket broadcast reaches (default 1000)
   --record         rewrite the area's section of docs/benchmarks.md and its SVG chart
   --profile        run targets under node --cpu-prof (bench/results/profiles/)
   -h, --help       this text`;
@@ -43,6 +45,8 @@ export function parseRunArgs(argv: string[]): ParsedArgs {
       warmup: { type: 'string', default: '2' },
       'bulk-mib': { type: 'string', default: '1024' },
       requests: { type: 'string', default: '20000' },
+      'idle-connections': { type: 'string', default: '10000' },
+      'broadcast-clients': { type: 'string', default: '1000' },
       record: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -57,6 +61,8 @@ export function parseRunArgs(argv: string[]): ParsedArgs {
       warmup: positive('warmup', values.warmup, false),
       bulkMib: positive('bulk-mib', values['bulk-mib'], true),
       requests: positive('requests', values.requests, true),
+      idleConnections: positive('idle-connections', values['idle-connections'], true),
+      broadcastClients: positive('broadcast-clients', values['broadcast-clients'], true),
       record: values.record,
       profile: values.profile,
     },

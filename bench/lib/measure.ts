@@ -37,6 +37,8 @@ interface Listening {
   port: number;
   /** The process that serves: the script's own, or the one it named (a runtime it started). */
   pid: number;
+  /** Its `listening` event, for the load generator (a control port beside the port...). */
+  event: ChildEvent;
 }
 
 const START_TIMEOUT_MS = 15_000;
@@ -65,7 +67,7 @@ async function startListening(
     if (typeof event.port !== 'number') throw new Error('listening event without a port');
     // A target that runs another program (python, nginx) names the pid that does the work.
     const pid = typeof event.pid === 'number' ? event.pid : child.pid;
-    return { process: child, port: event.port, pid };
+    return { process: child, port: event.port, pid, event };
   } catch (err) {
     await child.stop();
     throw err;
@@ -127,7 +129,12 @@ async function runLoad(
   phase: 'warmup' | 'measure',
   ctx: MeasureContext,
 ): Promise<Sample> {
-  const { script, args } = c.load({ port: target.port, phase, options: ctx.options });
+  const { script, args } = c.load({
+    port: target.port,
+    listening: target.event,
+    phase,
+    options: ctx.options,
+  });
   const stderrBefore = target.process.stderr.length;
   const load = new BenchProcess(
     [process.execPath, ctx.resolveScript(script), ...args],
@@ -237,8 +244,31 @@ async function rounds(
   }
 }
 
+/** One measurement on a target started for it alone, stopped after (a `freshTarget` case). */
+async function measureFresh(c: TargetCase, contender: Contender, ctx: MeasureContext): Promise<Sample> {
+  let target: Listening;
+  try {
+    const launch = { script: contender.script, args: contender.args ?? [] };
+    target = await startListening(launch, profileFlags(c, contender, ctx), TARGET_CORE, ctx);
+  } catch (err) {
+    return failedSample(`target did not start: ${(err as Error).message}`);
+  }
+  try {
+    return await runLoad(c, target, 'measure', ctx);
+  } finally {
+    await target.process.stop();
+  }
+}
+
 async function measureTargets(c: TargetCase, ctx: MeasureContext, width: number): Promise<CaseResult> {
   const samples = new Map<string, Sample[]>(c.contenders.map((k) => [k.name, []]));
+  if (c.freshTarget === true) {
+    const measured = available(c, ctx, width);
+    await rounds(c, ctx, samples, width, (contender) =>
+      measured.includes(contender) ? measureFresh(c, contender, ctx) : null,
+    );
+    return { benchCase: c, results: summarize(c, samples) };
+  }
   const targets = new Map<Contender, Listening>();
   const failed = (contender: Contender, error: string) =>
     samples.get(contender.name)?.push(failedSample(error));

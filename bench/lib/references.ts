@@ -17,21 +17,26 @@ export function version(pkg: string): string {
   }
 }
 
-/** The first python3 on PATH (or /usr/bin/python3, Debian's) that can import aiohttp. */
-function findAiohttp(): { python: string; version: string } | string {
+/**
+ * The first python3 on PATH (or /usr/bin/python3, Debian's) that can import `module`, with
+ * the module's version; else why not, naming the Debian package `apt`.
+ */
+function findPython(module: string, apt: string): { python: string; version: string } | string {
   const candidates = (process.env.PATH ?? '')
     .split(delimiter)
     .map((dir) => join(dir, 'python3'))
     .concat('/usr/bin/python3')
     .filter((path, i, all) => all.indexOf(path) === i && existsSync(path));
-  const probe = 'import aiohttp, platform; print(aiohttp.__version__, platform.python_version())';
+  const probe = `import ${module}, platform; print(${module}.__version__, platform.python_version())`;
   for (const python of candidates) {
     const run = spawnSync(python, ['-c', probe], { encoding: 'utf8', timeout: 15_000 });
-    const [aiohttp, py] = (run.status === 0 ? run.stdout : '').trim().split(' ');
-    if (aiohttp && py) return { python, version: `aiohttp ${aiohttp} (Python ${py}, ${python})` };
+    const [found, py] = (run.status === 0 ? run.stdout : '').trim().split(' ');
+    if (found && py) return { python, version: `${module} ${found} (Python ${py}, ${python})` };
   }
-  return `no python3 with aiohttp (tried ${candidates.join(', ') || 'none'}; apt-get install python3-aiohttp)`;
+  return `no python3 with ${module} (tried ${candidates.join(', ') || 'none'}; apt-get install ${apt})`;
 }
+
+const findAiohttp = () => findPython('aiohttp', 'python3-aiohttp');
 
 function findNginx(): { nginx: string; version: string } | string {
   for (const nginx of ['/usr/sbin/nginx', '/usr/bin/nginx']) {
@@ -46,3 +51,8 @@ let found: { aiohttp: ReturnType<typeof findAiohttp>; nginx: ReturnType<typeof f
 
 /** aiohttp and nginx: where each is and its version, or why it is not there. */
 export const references = () => (found ??= { aiohttp: findAiohttp(), nginx: findNginx() });
+
+let foundWebsockets: ReturnType<typeof findPython> | undefined;
+
+/** A python3 with websockets (the ws area's reference line) and its version, or why there is none. */
+export const websocketsReference = () => (foundWebsockets ??= findPython('websockets', 'python3-websockets'));

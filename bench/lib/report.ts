@@ -52,7 +52,7 @@ export function printCase({ benchCase, results }: CaseResult, log: (line: string
   log(
     benchCase.target === null
       ? benchCase.title
-      : `${benchCase.title}: target >= ${formatRatio(benchCase.target)} of the baseline`,
+      : `${benchCase.title}: target ${benchCase.lowerIsBetter === true ? '<=' : '>='} ${formatRatio(benchCase.target)} of the baseline`,
   );
   log(line(header));
   for (const row of rows) log(line(row));

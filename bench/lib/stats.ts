@@ -65,13 +65,18 @@ function checksOf(
   if (r.contender.baseline === true) return checks;
   const ratioTo = (other: Measured | undefined, pick: (s: Sample) => number | null): number | null =>
     other === undefined || !r.ok || !other.ok ? null : pairedRatio(r.samples, other.samples, pick);
+  // In a lowerIsBetter case every value target is a ceiling.
+  const lower = benchCase.lowerIsBetter === true;
+  const meets = (ratio: number | null, level: number) =>
+    ratio !== null && (lower ? ratio <= level : ratio >= level);
+  const sign = lower ? '≤' : '≥';
   const baselineRatio = ratioTo(baseline, valueOf);
   const target = r.contender.target === undefined ? benchCase.target : r.contender.target;
   if (target !== null) {
     checks.push({
-      label: `≥ ${formatRatio(target)}`,
+      label: `${sign} ${formatRatio(target)}`,
       ratio: baselineRatio,
-      pass: baselineRatio !== null && baselineRatio >= target,
+      pass: meets(baselineRatio, target),
       level: target,
     });
   }
@@ -82,9 +87,9 @@ function checksOf(
       const otherRatio =
         baseline?.ok && other?.ok ? pairedRatio(other.samples, baseline.samples, valueOf) : null;
       checks.push({
-        label: `≥ ${formatRatio(v.ratio)} ${v.against}`,
+        label: `${sign} ${formatRatio(v.ratio)} ${v.against}`,
         ratio,
-        pass: ratio !== null && ratio >= v.ratio,
+        pass: meets(ratio, v.ratio),
         level: otherRatio === null ? null : otherRatio * v.ratio,
       });
     } else {
@@ -150,7 +155,8 @@ export function roleNames(benchCase: BenchCase): { load: string; target: string;
  */
 export function saturationNotes(result: ContenderResult, benchCase: BenchCase): string[] {
   const notes: string[] = [];
-  if (!result.ok) return notes;
+  // A cost measured at rest (memory) is not meant to saturate anything.
+  if (!result.ok || benchCase.lowerIsBetter === true) return notes;
   const names = roleNames(benchCase);
   if (result.targetCpu !== null && result.targetCpu < 85) {
     notes.push(

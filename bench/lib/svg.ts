@@ -37,7 +37,7 @@ function escapeXml(text: string): string {
 
 function groups(cases: CaseResult[]): Group[] {
   return cases.map(({ benchCase, results }) => ({
-    label: benchCase.title,
+    label: benchCase.lowerIsBetter === true ? `${benchCase.title} (lower is better)` : benchCase.title,
     baseline: results.find((r) => r.contender.baseline === true)?.contender.name ?? 'baseline',
     bars: results
       .filter((r) => r.contender.baseline !== true)
@@ -53,6 +53,9 @@ function groups(cases: CaseResult[]): Group[] {
 
 export function renderChart(title: string, cases: CaseResult[]): string {
   const data = groups(cases);
+  const direction = cases.some((c) => c.benchCase.lowerIsBetter === true)
+    ? 'higher is better, unless marked lower'
+    : 'higher is better';
   const bars = data.flatMap((g) => g.bars);
   // One bar per case keeps the roomy layout; several get a fixed slot each, grouped by case.
   const dense = data.some((g) => g.bars.length > 1);
@@ -79,7 +82,7 @@ export function renderChart(title: string, cases: CaseResult[]): string {
     `<title>${escapeXml(title)}</title>`,
     `<rect width="${width}" height="${HEIGHT}" fill="#ffffff"/>`,
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="600">${escapeXml(title)}</text>`,
-    `<text x="${width / 2}" y="42" text-anchor="middle" fill="#555">median ratio to the baseline (higher is better); dashed: target${dense ? 's (a ratio, or the level of a contender to beat); red: a target missed, RSS included (see the table); grey: no target' : ''}</text>`,
+    `<text x="${width / 2}" y="42" text-anchor="middle" fill="#555">median ratio to the baseline (${direction}); dashed: target${dense ? 's (a ratio, or the level of a contender to beat); red: a target missed, RSS included (see the table); grey: no target' : ''}</text>`,
   );
   const ticks = yMax > 2.4 ? 0.5 : 0.2;
   for (let tick = 0; tick <= yMax + 1e-9; tick += ticks) {

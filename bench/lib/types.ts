@@ -20,6 +20,10 @@ export interface RunOptions {
   bulkMib: number;
   /** Requests of one request-count measurement (a client case). */
   requests: number;
+  /** Idle WebSocket connections a memory measurement opens (the ws area). */
+  idleConnections: number;
+  /** Clients a WebSocket broadcast reaches (the ws area). */
+  broadcastClients: number;
   /** Rewrite this area's section of docs/benchmarks.md and its chart. */
   record: boolean;
   /** Start targets under `node --cpu-prof` and keep the profiles in bench/results/profiles. */
@@ -63,8 +67,8 @@ export interface Versus {
   /** The other contender's name. */
   against: string;
   /**
-   * `value`: this median over the other's must be at least `ratio`. `rss`: this target RSS
-   * over the other's must be at most `ratio` (lower is better).
+   * `value`: this median over the other's must be at least `ratio` (at most, in a
+   * `lowerIsBetter` case). `rss`: this target RSS over the other's must be at most `ratio`.
    */
   metric: 'value' | 'rss';
   ratio: number;
@@ -73,6 +77,8 @@ export interface Versus {
 /** What the load generator is told for one run. */
 export interface LoadContext {
   port: number;
+  /** The target's whole `listening` event: its port, and whatever else it reported (a control port). */
+  listening: Record<string, unknown>;
   /** `warmup` runs are not recorded; areas usually make them shorter. */
   phase: 'warmup' | 'measure';
   options: RunOptions;
@@ -99,11 +105,17 @@ interface CaseFields {
   title: string;
   /** One paragraph for the doc: what is sent, what is measured. */
   description: string;
-  /** Unit of the load generator's `value`: `round trips/s`, `MiB/s`. Higher is better. */
+  /** Unit of the load generator's `value`: `round trips/s`, `MiB/s`. Higher is better... */
   unit: string;
   /**
-   * Lowest acceptable ratio of each non-baseline contender to the baseline, unless the
-   * contender sets its own; `null`: no target by default.
+   * ...unless this is set: the value is a cost (`KiB/connection`), every target is then the
+   * highest acceptable ratio, and the CPU saturation notes are left out (nothing is meant to
+   * saturate). **Default:** false.
+   */
+  lowerIsBetter?: boolean;
+  /**
+   * Lowest acceptable ratio of each non-baseline contender to the baseline (highest, when
+   * `lowerIsBetter`), unless the contender sets its own; `null`: no target by default.
    */
   target: number | null;
   contenders: Contender[];
@@ -124,6 +136,12 @@ export interface TargetCase extends CaseFields {
   mode?: 'target';
   /** The load generator script and its arguments for one run. */
   load: (context: LoadContext) => Launch;
+  /**
+   * Start every contender's target afresh for each measurement, with no warm-up, and stop it
+   * after: for what a new process shows (its memory), which a previous round would blur.
+   * **Default:** false (one target per contender through the case).
+   */
+  freshTarget?: boolean;
 }
 
 /**
