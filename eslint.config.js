@@ -31,4 +31,17 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // The chat demo's page runs in the browser, as plain JavaScript.
+    files: ['src/demo/page/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        document: 'readonly',
+        location: 'readonly',
+        sessionStorage: 'readonly',
+        WebSocket: 'readonly',
+      },
+    },
+  },
 );

@@ -228,17 +228,20 @@ test('resolve of a name that does not exist exits 1 with one line', async () => 
   assert.match(stderr, /^wirekit: cannot resolve nonexistent\.invalid: (ENOTFOUND|EAI_AGAIN)\n$/);
 });
 
-test('demo serves the welcome + echo server and Hello World over HTTP, and says how to connect', async () => {
+test('demo serves the chat room: Hello World at /hello, and a TCP user gets the welcome and the room', async () => {
   const demo = await start(
     ['demo', '--tcp-port', '0', '--http-port', '0'],
-    /npx wirekit connect 127\.0\.0\.1 (\d+)\n\s+curl (http:\/\/127\.0\.0\.1:\d+\/)/,
+    /npx wirekit connect 127\.0\.0\.1 (\d+)\n\s+curl (http:\/\/127\.0\.0\.1:\d+\/hello)/,
   );
   stops.push(demo.stop);
   const port = demo.match[1]!;
   const hello = await fetch(demo.match[2]!);
   assert.equal(await hello.text(), 'Hello World!');
-  const { code, stdout } = await run(['connect', '127.0.0.1', port], { input: 'hello demo\n' });
+  const { code, stdout } = await run(['connect', '127.0.0.1', port], { input: 'hello demo\n/quit\n' });
   assert.equal(code, 0);
-  assert.equal(stdout, 'Welcome to my server!\nhello demo\n');
+  assert.match(
+    stdout,
+    /^Welcome to my server!\n\* you are guest-\d{4}\. .*\n\* 1 online: guest-\d{4}\n\* bye\n$/,
+  );
   assert.equal(await demo.stop(), 0);
 });
