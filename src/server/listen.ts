@@ -4,8 +4,8 @@
  * default, and a graceful close.
  */
 import * as http from 'node:http';
-import * as http2 from 'node:http2';
-import * as https from 'node:https';
+import type * as http2 from 'node:http2';
+import type * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type * as tls from 'node:tls';
@@ -206,10 +206,14 @@ export async function serveApp(
   };
   const common = { maxHeaderSize: o.maxHeaderSize };
   const isHttp2 = o.http2 && o.tls !== undefined;
+  // node:https and node:http2 are loaded only for TLS: a plain HTTP server does not carry them.
   const server: http.Server | https.Server | http2.Http2SecureServer = o.tls
     ? isHttp2
-      ? http2.createSecureServer({ ...o.tls, allowHTTP1: true, ...common }, guarded as never)
-      : https.createServer({ ...o.tls, ...common }, guarded)
+      ? (await import('node:http2')).createSecureServer(
+          { ...o.tls, allowHTTP1: true, ...common },
+          guarded as never,
+        )
+      : (await import('node:https')).createServer({ ...o.tls, ...common }, guarded)
     : http.createServer(common, guarded);
   if (isHttp2) (server as http2.Http2SecureServer).setTimeout(o.keepAliveTimeout);
   if (upgrades !== undefined) {

@@ -3,10 +3,13 @@
  * Multi-core serving on node:cluster: the primary forks N workers that share one port, replaces
  * a worker that dies, and closes them all gracefully.
  */
-import cluster, { type Worker } from 'node:cluster';
+import type { Cluster, Worker } from 'node:cluster';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { formatHostPort } from '../errors.js';
 import type { AppServer } from './listen.js';
+
+const require = createRequire(import.meta.url);
 
 const LISTENING = 'wirekit:listening';
 const SHUTDOWN = 'wirekit:shutdown';
@@ -40,6 +43,8 @@ export function reportToPrimary(server: AppServer): void {
  * serves), resolves once all listen, and replaces any that dies until `close()`.
  */
 export async function runPrimary(count: number, scheme: string): Promise<AppServer> {
+  // node:cluster is loaded by the primary of a multi-worker server only.
+  const cluster = require('node:cluster') as Cluster;
   let closing = false;
   let first: { port: number; host: string } | undefined;
   const listening = new Set<Worker>();
@@ -91,4 +96,8 @@ export async function runPrimary(count: number, scheme: string): Promise<AppServ
 }
 
 /** Whether this process is a cluster worker. */
-export const isWorker = (): boolean => cluster.isWorker;
+/**
+ * Whether this process is a cluster worker. Asked only when `workers` is over 1, so node:cluster
+ * is loaded only by multi-worker servers.
+ */
+export const isWorker = (): boolean => (require('node:cluster') as Cluster).isWorker;
