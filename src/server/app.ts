@@ -326,18 +326,10 @@ export class App {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const router = (this.#router ??= this.#compile());
-    let route: CompiledRoute | undefined;
-    let params: Record<string, string> | undefined;
-    let lookupError: HttpError | undefined;
-    try {
-      const match = router.find(req.method as string, path);
-      if (match !== null) {
-        route = match.value;
-        params = match.params;
-      }
-    } catch {
-      lookupError = routingError(400, 'malformed URL encoding');
-    }
+    // find() never throws: a path it cannot decode matches nothing (#miss answers it).
+    const match = router.find(req.method as string, path);
+    const route = match?.value;
+    const params = match?.params;
     const ctx = new Context(
       req,
       res,
@@ -368,8 +360,7 @@ export class App {
       else this.#finish(ctx, result);
       return;
     }
-    const inner =
-      route !== undefined ? route.chain : [this.#miss(lookupError, router, req.method as string, path)];
+    const inner = route !== undefined ? route.chain : [this.#miss(router, req.method as string, path)];
     const chain = this.#middleware.length === 0 ? inner : [...this.#middleware, ...inner];
     run(chain, 0, ctx).then(
       (value) => this.#finish(ctx, value),
@@ -402,13 +393,7 @@ export class App {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const router = (this.#wsRouter ??= this.#compileWs());
-    let match: ReturnType<Router<WebSocketRoute>['find']> = null;
-    let lookupError: HttpError | undefined;
-    try {
-      match = router.find('GET', path);
-    } catch {
-      lookupError = routingError(400, 'malformed URL encoding');
-    }
+    const match = router.find('GET', path);
     const ctx = new Context(
       req,
       res,
@@ -427,7 +412,7 @@ export class App {
       if (route.chain.length > 0) chain = [...chain, ...route.chain];
     } else {
       last = () => {
-        throw lookupError ?? routingError(404);
+        throw routingError(404);
       };
     }
     run([...chain, last], 0, ctx).then(
@@ -487,14 +472,8 @@ export class App {
   }
 
   /** The innermost step when no route matched: 400, 405 with Allow, or 404. */
-  #miss(
-    error: HttpError | undefined,
-    router: Router<CompiledRoute>,
-    method: string,
-    path: string,
-  ): Middleware {
+  #miss(router: Router<CompiledRoute>, method: string, path: string): Middleware {
     return () => {
-      if (error !== undefined) throw error;
       // The router matches nothing for a path it cannot decode: a client error, not a miss.
       if (path.includes('%') && !decodes(path)) throw routingError(400, 'malformed URL encoding');
       const allowed = router.allowed(path);

@@ -10,7 +10,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { PerMessageDeflateOptions } from 'ws';
 import { AbortError, ConnectError, TimeoutError, WebSocketHandshakeError, WirekitError } from '../errors.js';
 import type { RawClientOptions, RawWebSocket } from './engine.js';
-import { type SocketSettings, WebSocket } from './socket.js';
+import { checkCount, checkSocketOptions, type SocketSettings, WebSocket } from './socket.js';
 import { TunnelAgent } from './tunnel.js';
 
 /** Options for {@link connectWebSocket}. */
@@ -80,12 +80,6 @@ type Counted =
   | 'sendHighWaterMark'
   | 'receiveHighWaterMark';
 
-function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`${name} must be an integer of at least ${min}, got ${value}`);
-  }
-}
-
 /** `url` as a ws: or wss: URL (http: and https: are taken as ws: and wss:). */
 export function webSocketUrl(url: string | URL, base?: URL): URL {
   const text = typeof url === 'string' ? url : url.href;
@@ -132,12 +126,7 @@ export function openWebSocket(
   try {
     target = webSocketUrl(url);
     checkCount('timeout', o.timeout, 0);
-    checkCount('maxPayload', o.maxPayload, 1);
-    checkCount('maxFragments', o.maxFragments, 1);
-    checkCount('heartbeat', o.heartbeat, 0);
-    checkCount('closeTimeout', o.closeTimeout, 1);
-    checkCount('sendHighWaterMark', o.sendHighWaterMark, 0);
-    checkCount('receiveHighWaterMark', o.receiveHighWaterMark, 1);
+    checkSocketOptions(o);
     if (o.signal?.aborted) return Promise.reject(new AbortError(o.signal.reason));
     const secure = target.protocol === 'wss:';
     const proxy = o.proxy === undefined ? undefined : new URL(String(o.proxy));

@@ -14,7 +14,7 @@ import type { PerMessageDeflateOptions } from 'ws';
 import { WebSocketClosedError } from '../errors.js';
 import type { Context } from '../server/context.js';
 import { type RawServer, type RawServerOptions, ws } from './engine.js';
-import { HOLDER, type SocketHolder, type SocketSettings, WebSocket } from './socket.js';
+import { checkSocketOptions, HOLDER, type SocketHolder, type SocketSettings, WebSocket } from './socket.js';
 
 /** A WebSocket route's handler. When it returns (or throws) the socket is closed. */
 export type WebSocketHandler = (socket: WebSocket, ctx: Context) => unknown;
@@ -68,22 +68,11 @@ export const wsRouteDefaults = {
 
 type Resolved = Required<WebSocketRouteOptions>;
 
-function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`${name} must be an integer of at least ${min}, got ${value}`);
-  }
-}
-
 /** Merges `options` over the defaults and rejects nonsense before any connection. */
 export function resolveRouteOptions(options: WebSocketRouteOptions = {}): Resolved {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
   const o = { ...wsRouteDefaults, ...given } as Resolved;
-  checkCount('maxPayload', o.maxPayload, 1);
-  checkCount('maxFragments', o.maxFragments, 1);
-  checkCount('heartbeat', o.heartbeat, 0);
-  checkCount('closeTimeout', o.closeTimeout, 1);
-  checkCount('sendHighWaterMark', o.sendHighWaterMark, 0);
-  checkCount('receiveHighWaterMark', o.receiveHighWaterMark, 1);
+  checkSocketOptions(o);
   if (
     !Array.isArray(o.protocols) ||
     o.protocols.some((p) => typeof p !== 'string' || !/^[!#-'*+.0-9A-Z^-z|~-]+$/.test(p))

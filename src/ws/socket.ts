@@ -54,6 +54,30 @@ export interface SocketSettings {
   heartbeat: number;
 }
 
+/** @internal Throws a RangeError unless `value` is a safe integer of at least `min`. */
+export function checkCount(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer of at least ${min}, got ${value}`);
+  }
+}
+
+/** @internal The counted options both ends take, checked the same way on both. */
+export function checkSocketOptions(o: {
+  maxPayload: number;
+  maxFragments: number;
+  heartbeat: number;
+  closeTimeout: number;
+  sendHighWaterMark: number;
+  receiveHighWaterMark: number;
+}): void {
+  checkCount('maxPayload', o.maxPayload, 1);
+  checkCount('maxFragments', o.maxFragments, 1);
+  checkCount('heartbeat', o.heartbeat, 0);
+  checkCount('closeTimeout', o.closeTimeout, 1);
+  checkCount('sendHighWaterMark', o.sendHighWaterMark, 0);
+  checkCount('receiveHighWaterMark', o.receiveHighWaterMark, 1);
+}
+
 type Owned = RawWebSocket & { [OWNER]?: WebSocket };
 
 /** @internal What holds a socket until it closes (a server's set of open sockets). */
