@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, type TestContext, test } from 'node:test';
 import { Session } from '../../src/client/index.js';
 import { hasCommand, needPeer, sleep } from '../helpers.js';
+import { freePort } from '../net/tcp-helpers.js';
 
 const T = { timeout: 30_000 };
 // Not on the PATH of a non-root shell on Debian.
@@ -57,16 +57,6 @@ http {
     }
 }
 `;
-}
-
-/** A loopback port that was free a moment ago (nginx cannot be told to pick one). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 async function answers(url: string): Promise<boolean> {

@@ -11,19 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { sleep } from '../helpers.js';
+import { freePort } from '../net/tcp-helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 
 /** A loopback TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+/** The shared free-port finder, re-exported for the proxy tests. */
+export { freePort };
 
 /** Resolves once 127.0.0.1:`port` accepts a connection; throws after `ms`. */
 export async function waitForPort(port: number, ms: number, child?: ChildProcess): Promise<void> {

@@ -1,6 +1,4 @@
 /** Helpers for the demo tests: the built `wirekit demo`, and chat users over WebSocket and TCP. */
-import { spawn } from 'node:child_process';
-import * as net from 'node:net';
 import { connect, type Stream } from '../../src/net/index.js';
 import { type CloseInfo, connectWebSocket, type WebSocket } from '../../src/ws/index.js';
 import { start } from '../cli/cli-helpers.js';
@@ -128,55 +126,4 @@ export class TcpUser {
   }
 }
 
-/** A redis-server of the test's own, on a free loopback port. */
-export interface RedisServer {
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function answersPing(port: number): Promise<boolean> {
-  try {
-    const conn = await connect('127.0.0.1', port, { timeout: 500 });
-    await conn.write('PING\r\n');
-    const reply = await conn.readLine();
-    conn.close();
-    return reply === '+PONG';
-  } catch {
-    return false;
-  }
-}
-
-/** Starts redis-server (no persistence) on a free port; retries if another process took it first. */
-export async function startRedis(): Promise<RedisServer> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    };
-    const deadline = Date.now() + 10_000;
-    while (child.exitCode === null && Date.now() < deadline) {
-      if (await answersPing(port)) return { url: `redis://127.0.0.1:${port}`, stop };
-      await sleep(25);
-    }
-    await stop();
-    if (attempt === 3) throw new Error('redis-server did not start');
-  }
-}
+export { type RedisServer, startRedis } from '../helpers.js';

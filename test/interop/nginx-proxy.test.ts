@@ -10,12 +10,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type IncomingHttpHeaders, request, type Server } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { App, type AppServer } from '../../src/server/index.js';
 import { hasCommand, needPeer, root, sleep } from '../helpers.js';
+import { freePort } from '../net/tcp-helpers.js';
 
 const T = { timeout: 30_000 };
 const MiB = 1024 * 1024;
@@ -175,18 +175,6 @@ http {
 ${servers}
 }
 `;
-}
-
-/** A loopback port that was free a moment ago (nginx cannot be told to pick one). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Stops nginx: SIGTERM, then SIGKILL if it is still there after 3 s. */

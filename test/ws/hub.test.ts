@@ -5,9 +5,8 @@
  * presence, a crashed process's members expiring, redis going away and coming back.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import * as net from 'node:net';
 import { after, describe, type TestContext, test } from 'node:test';
 import type { Redis as RedisClient } from 'ioredis';
 import { HubError } from '../../src/errors.js';
@@ -20,7 +19,8 @@ import {
 } from '../../src/ws/hub.js';
 import { RedisHub, type RedisHubOptions } from '../../src/ws/redis-hub.js';
 import type { WebSocket } from '../../src/ws/socket.js';
-import { needPeer, root, sleep } from '../helpers.js';
+import { needPeer, type RedisServer, root, sleep, startRedis } from '../helpers.js';
+import { freePort } from '../net/tcp-helpers.js';
 
 /** A member that records what it got; its sends succeed, fail, hang, or wait for `release()`. */
 class TestMember implements HubMember {
@@ -102,68 +102,6 @@ const brief = (e: PresenceEvent) => ({
 });
 
 // ---- redis-server, started once for the file on a free port ------------------------------
-
-interface RedisServer {
-  readonly port: number;
-  readonly url: string;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let reply = '';
-    socket.setTimeout(500, () => socket.destroy());
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('\r\n')) socket.end();
-    });
-    socket.on('close', () => resolve(reply.startsWith('+PONG')));
-    socket.on('error', () => {});
-  });
-}
-
-/** Starts redis-server on `port` (or a free one, retrying when another process takes it first). */
-async function startRedis(port?: number): Promise<RedisServer> {
-  for (let attempt = 1; ; attempt++) {
-    const p = port ?? (await freePort());
-    const child: ChildProcess = spawn(
-      '/usr/bin/redis-server',
-      ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let exited = false;
-    const exit = new Promise<void>((resolve) =>
-      child.once('exit', () => {
-        exited = true;
-        resolve();
-      }),
-    );
-    const stop = async (): Promise<void> => {
-      if (!exited) child.kill('SIGKILL');
-      await exit;
-    };
-    const deadline = Date.now() + 10_000;
-    while (!exited && Date.now() < deadline) {
-      if (await answersPing(p)) return { port: p, url: `redis://127.0.0.1:${p}`, stop };
-      await sleep(20);
-    }
-    await stop();
-    if (attempt >= 3) throw new Error(`redis-server did not start on port ${p}`);
-  }
-}
 
 let shared: Promise<RedisServer> | undefined;
 const stops: (() => Promise<void>)[] = [];
