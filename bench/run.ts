@@ -13,7 +13,7 @@ import { renderSection, writeSection } from './lib/markdown.js';
 import { measureCase } from './lib/measure.js';
 import { printCase } from './lib/report.js';
 import { renderChart } from './lib/svg.js';
-import type { Area, CaseResult } from './lib/types.js';
+import type { Area, CaseResult, Contender } from './lib/types.js';
 import client from './client.js';
 import server from './server.js';
 import tcp from './tcp.js';
@@ -42,6 +42,12 @@ function staleBuild(): string | null {
   return null;
 }
 
+/** The case with only the contenders in `only` beside its baseline (all of them when it is empty). */
+function narrow<C extends { contenders: Contender[] }>(c: C, only: string[]): C {
+  if (only.length === 0) return c;
+  return { ...c, contenders: c.contenders.filter((k) => k.baseline === true || only.includes(k.name)) };
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseRunArgs>;
   try {
@@ -60,6 +66,10 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(
       `unknown area: ${unknown.join(', ')} (known: ${areas.map((a) => a.name).join(', ')})\n`,
     );
+    return 2;
+  }
+  if (options.record && parsed.only.length > 0) {
+    process.stderr.write('--record and --only do not mix: a record shows every contender\n');
     return 2;
   }
   if (options.record && options.profile) {
@@ -91,7 +101,11 @@ async function main(argv: string[]): Promise<number> {
   const selected = parsed.areas.length > 0 ? areas.filter((a) => parsed.areas.includes(a.name)) : areas;
   for (const area of selected) {
     const results: CaseResult[] = [];
-    for (const benchCase of area.cases(options)) {
+    const cases = area
+      .cases(options)
+      .filter((c) => parsed.cases.length === 0 || parsed.cases.includes(c.id))
+      .map((c) => narrow(c, parsed.only));
+    for (const benchCase of cases) {
       log(`\n[${area.name}] ${benchCase.title}`);
       const result = await measureCase(benchCase, ctx);
       printCase(result, log);

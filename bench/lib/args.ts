@@ -19,10 +19,16 @@ Options:
   --broadcast-clients N  clients a WebSocket broadcast reaches (default 1000)
   --record         rewrite the area's section of docs/benchmarks.md and its SVG chart
   --profile        run targets under node --cpu-prof (bench/results/profiles/)
+  --case ID[,ID]   only these cases of the area (ids as in bench/<area>.ts)
+  --only NAME[,NAME]  only these contenders, beside each case's baseline (not with --record)
   -h, --help       this text`;
 
 export interface ParsedArgs {
   areas: string[];
+  /** Case ids to run (empty: all). */
+  cases: string[];
+  /** Contenders to run beside the baseline (empty: all). */
+  only: string[];
   options: RunOptions;
   help: boolean;
 }
@@ -34,6 +40,12 @@ function positive(name: string, raw: string, integer: boolean): number {
   }
   return value;
 }
+
+const list = (raw: string | undefined): string[] =>
+  (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 
 export function parseRunArgs(argv: string[]): ParsedArgs {
   const { values, positionals } = parseArgs({
@@ -49,11 +61,15 @@ export function parseRunArgs(argv: string[]): ParsedArgs {
       'broadcast-clients': { type: 'string', default: '1000' },
       record: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      case: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   return {
     areas: positionals,
+    cases: list(values.case),
+    only: list(values.only),
     help: values.help,
     options: {
       rounds: positive('rounds', values.rounds, true),

@@ -243,6 +243,50 @@ function markedTunnel(base: Connector): Connector {
 }
 
 /**
+ * A request's handler behind a forward proxy: a 407 is the proxy's answer, not the origin's, so it
+ * fails the request with a ProxyError (the tunnel path makes its own); the rest passes through.
+ */
+class AuthRequired implements Dispatcher.DispatchHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #proxy: string;
+  #abort: ((err: Error) => void) | undefined;
+
+  constructor(inner: Dispatcher.DispatchHandler, proxy: string) {
+    this.#inner = inner;
+    this.#proxy = proxy;
+  }
+
+  onConnect(abort: (err?: Error) => void, context?: object): void {
+    this.#abort = abort;
+    // undici hands its context (the connection's) on to the request handler beside abort.
+    (this.#inner as { onConnect?: (a: typeof abort, c?: object) => void }).onConnect?.(abort, context);
+  }
+
+  onHeaders(status: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status !== 407) return this.#inner.onHeaders?.(status, headers, resume, statusText) ?? true;
+    const err = new ProxyError(
+      this.#proxy,
+      407,
+      'requires authentication (407): the credentials in the proxy URL are missing or wrong',
+    );
+    this.#abort?.(err);
+    return false;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#inner.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.#inner.onComplete?.(trailers);
+  }
+
+  onError(err: Error): void {
+    this.#inner.onError?.(err);
+  }
+}
+
+/**
  * An HTTP(S) proxy: plain-http targets in absolute form over a pool of connections to the proxy
  * (what any forward proxy takes, squid's default configuration included), https targets through
  * CONNECT tunnels. Proxy-Authorization goes to the proxy only, never through a tunnel.
@@ -270,28 +314,10 @@ class HttpProxy extends Dispatcher {
       if (this.#token !== undefined) headers['proxy-authorization'] = this.#token;
       return this.#forwardPool().dispatch(
         { ...options, origin: this.#t.url.origin, path: origin + options.path, headers },
-        handler,
+        new AuthRequired(handler, this.#t.name),
       );
     }
     return this.#tunnelAgent().dispatch({ ...options, headers }, handler);
-  }
-
-  /** As Dispatcher's, but a 407 from the proxy is a ProxyError (the tunnel path throws its own). */
-  override request(...args: unknown[]): never {
-    const options = args[0] as Dispatcher.RequestOptions;
-    const pending = (
-      super.request as (o: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>
-    ).call(this, options);
-    if (!String(options.origin).startsWith('http:')) return pending as never;
-    return pending.then((data) => {
-      if (data.statusCode !== 407) return data;
-      data.body.dump().catch(() => {});
-      throw new ProxyError(
-        this.#t.name,
-        407,
-        'requires authentication (407): the credentials in the proxy URL are missing or wrong',
-      );
-    }) as never;
   }
 
   #forwardPool(): Pool {

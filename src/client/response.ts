@@ -17,11 +17,19 @@ export type ResponseHeaders = Readonly<Record<string, string | string[] | undefi
 const decoders = new Map<string, TextDecoder>();
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
 const UTF8 = /^utf-?8$/i;
+/** The last Content-Type decoded and its charset (undefined for UTF-8): responses repeat theirs. */
+let lastType: string | undefined;
+let lastCharset: string | undefined;
 
 /** The decoded text of `bytes` in the charset that `contentType` names (UTF-8 by default). */
 export function decodeText(bytes: Buffer, contentType: string | undefined): string {
-  const charset = contentType === undefined ? undefined : CHARSET.exec(contentType)?.[1];
-  if (charset === undefined || UTF8.test(charset)) {
+  if (contentType !== lastType) {
+    lastType = contentType;
+    const charset = contentType === undefined ? undefined : CHARSET.exec(contentType)?.[1];
+    lastCharset = charset === undefined || UTF8.test(charset) ? undefined : charset;
+  }
+  const charset = lastCharset;
+  if (charset === undefined) {
     const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
     return bom ? bytes.toString('utf8', 3) : bytes.toString('utf8');
   }
@@ -192,7 +200,8 @@ export class Response {
 
   /** The body as text, in the charset Content-Type names (UTF-8 when it names none). */
   async text(): Promise<string> {
-    return decodeText(await this.bytes(), this.header('content-type'));
+    const type = this.headers['content-type'];
+    return decodeText(await this.bytes(), Array.isArray(type) ? type.join(', ') : type);
   }
 
   /** The body parsed as JSON. */

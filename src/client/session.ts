@@ -11,6 +11,7 @@ import { checkCacheMode, type RequestCacheMode } from './cache-options.js';
 import { Cookies } from './cookies.js';
 import { codingsOf } from './decompress.js';
 import { download, type DownloadOptions, type DownloadResult, type DownloadTarget } from './download.js';
+import { exchange } from './exchange.js';
 import { Call, traceError, tracing } from './hooks.js';
 import {
   checkSize,
@@ -437,8 +438,11 @@ export class Session {
     return this.#proxies?.dispatcherFor(url, proxy) ?? this.#dispatcher;
   }
 
-  /** Sends one hop: jar cookies in, the response head out. Redirects, errors: the caller's. */
-  async #send(hop: Hop, context: HopContext, clock: RequestClock): Promise<Dispatcher.ResponseData> {
+  /**
+   * Sends one hop: jar cookies in, the response head out (its arrival marked on `clock`).
+   * Redirects, errors: the caller's.
+   */
+  #send(hop: Hop, context: HopContext, clock: RequestClock): Promise<Dispatcher.ResponseData> {
     const { url } = hop;
     let headers = hop.headers;
     const jar = this.cookies === null ? '' : this.cookies.header(url.href);
@@ -447,25 +451,25 @@ export class Session {
       headers = { ...headers, cookie: own === undefined ? jar : `${own}; ${jar}` };
     }
     const { timeout } = context;
-    let pending: Promise<Dispatcher.ResponseData>;
     claimNext(clock);
     try {
-      pending = this.#dispatcherFor(url, (context as SendContext).proxy).request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: hop.method,
-        headers,
-        body: (hop.body?.body ?? null) as string | null,
-        signal: context.signal ?? null,
-        headersTimeout: timeout.response,
-        bodyTimeout: timeout.idle,
-        reset: this.#o.keepAliveTimeout === 0,
-      });
+      return exchange(
+        this.#dispatcherFor(url, (context as SendContext).proxy),
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: hop.method as Dispatcher.HttpMethod,
+          headers,
+          body: (hop.body?.body ?? null) as string | null,
+          headersTimeout: timeout.response,
+          bodyTimeout: timeout.idle,
+          reset: this.#o.keepAliveTimeout === 0,
+        },
+        context.signal,
+        clock,
+      );
     } finally {
       claimNext(undefined);
     }
-    const data = await pending;
-    clock.head();
-    return data;
   }
 }

@@ -59,6 +59,58 @@ describe('timeouts and cancellation', () => {
     assert.ok(took >= 380 && took < 3_000, `took ${took} ms`);
   });
 
+  test(
+    'timeout.total fails a call waiting for its head, and one still queued for a connection, on time',
+    T,
+    async (t) => {
+      const { url } = await serve(t, (req, res) => {
+        if (req.url === '/ok') res.end('ok');
+        // Anything else: no answer at all.
+      });
+      const http = new Session({ baseUrl: url, connections: 1 });
+      t.after(() => http.close());
+      // The one connection stalls with no deadline of its own; the second call waits behind it.
+      const stalled = http.get('/stall', { timeout: { total: 0 } });
+      stalled.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = performance.now();
+      await assert.rejects(http.get('/queued', { timeout: { total: 300 } }), (err) => {
+        assert.ok(err instanceof TimeoutError, String(err));
+        assert.equal(err.phase, 'total');
+        return true;
+      });
+      const took = performance.now() - started;
+      assert.ok(took >= 280 && took < 1_500, `took ${took} ms`);
+      // Waiting for a head: the call alone on a fresh session.
+      const other = new Session({ baseUrl: url, timeout: { total: 300 } });
+      t.after(() => other.close());
+      await assert.rejects(
+        other.get('/stall'),
+        (err) => err instanceof TimeoutError && err.phase === 'total',
+      );
+      // The timed-out request's connection is gone; the next call gets a new one.
+      const res = await other.get('/ok');
+      assert.equal(await res.text(), 'ok');
+      assert.equal(res.timings.reused, false);
+    },
+  );
+
+  test('a total of a second or more (on the shared sweep) fires, at most a sweep late', T, async (t) => {
+    const { url } = await serve(t, () => {});
+    const http = new Session({ baseUrl: url, timeout: { total: 1_000 } });
+    t.after(() => http.close());
+    const started = performance.now();
+    const calls = [http.get('/a'), http.get('/b', { timeout: { total: 1_200 } })];
+    const settled = await Promise.allSettled(calls);
+    const took = performance.now() - started;
+    for (const s of settled) {
+      assert.equal(s.status, 'rejected');
+      const err = (s as PromiseRejectedResult).reason as TimeoutError;
+      assert.ok(err instanceof TimeoutError && err.phase === 'total', String(err));
+    }
+    assert.ok(took >= 1_190 && took < 1_900, `took ${took} ms`);
+  });
+
   test('a refused connection is a ConnectError with the system code', T, async () => {
     const { createServer } = await import('node:net');
     const probe = createServer().listen(0, '127.0.0.1');
