@@ -3,7 +3,7 @@
  * Decodes a response body's Content-Encoding (gzip, deflate, br; at most 5 stacked) with
  * node:zlib streams, so memory stays bounded by stream buffers whatever the ratio.
  */
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { ContentEncodingError } from '../errors.js';
 
@@ -17,17 +17,77 @@ const brotliOptions = {
   finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
 };
 
+const KNOWN = new Set(['gzip', 'x-gzip', 'deflate', 'br']);
+
 function decoder(coding: string): Transform | undefined {
   switch (coding) {
     case 'gzip':
     case 'x-gzip':
       return zlib.createGunzip(gzipOptions);
     case 'deflate':
-      return zlib.createInflate(gzipOptions);
+      return new Inflate();
     case 'br':
       return zlib.createBrotliDecompress(brotliOptions);
     default:
       return undefined;
+  }
+}
+
+/**
+ * `deflate` as browsers and curl take it: the zlib format RFC 9110 names, or the raw deflate
+ * some servers send instead. The first two bytes tell them apart: a zlib header has compression
+ * method 8 in its low nibble and, read as a 16-bit number, is a multiple of 31.
+ */
+class Inflate extends Transform {
+  #inner: zlib.Inflate | zlib.InflateRaw | undefined;
+  /** The first byte, while the second has not come. */
+  #head: Buffer | undefined;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (this.#inner === undefined) {
+      const head = this.#head === undefined ? chunk : Buffer.concat([this.#head, chunk]);
+      if (head.length < 2) {
+        this.#head = head;
+        done();
+        return;
+      }
+      this.#start(head);
+      chunk = head;
+    }
+    if (this.#inner!.write(chunk)) done();
+    else this.#inner!.once('drain', done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#inner === undefined) {
+      if (this.#head === undefined) return done();
+      this.#start(this.#head);
+      this.#inner!.write(this.#head);
+    }
+    this.#inner!.once('end', () => done());
+    this.#inner!.end();
+  }
+
+  override _read(size: number): void {
+    super._read(size);
+    // Output is wanted again: let the paused decoder go on.
+    this.#inner?.resume();
+  }
+
+  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
+    this.#inner?.destroy();
+    done(err);
+  }
+
+  #start(head: Buffer): void {
+    const wrapped = (head[0]! & 0x0f) === 8 && head.length >= 2 && ((head[0]! << 8) | head[1]!) % 31 === 0;
+    const inner = wrapped ? zlib.createInflate(gzipOptions) : zlib.createInflateRaw(gzipOptions);
+    inner.on('data', (data: Buffer) => {
+      // Backpressure: a small body that inflates to gigabytes waits for its reader.
+      if (!this.push(data)) inner.pause();
+    });
+    inner.on('error', (err) => this.destroy(err));
+    this.#inner = inner;
   }
 }
 
@@ -49,7 +109,7 @@ export function codingsOf(header: string | string[] | undefined): string[] | und
       throw new ContentEncodingError(text, `more than ${MAX_CONTENT_ENCODINGS} stacked encodings`);
     }
   }
-  for (const coding of codings) if (decoder(coding) === undefined) return undefined;
+  for (const coding of codings) if (!KNOWN.has(coding)) return undefined;
   return codings.length === 0 ? undefined : codings.reverse();
 }
 

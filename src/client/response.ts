@@ -179,23 +179,34 @@ export class Response {
     return this.#bytes;
   }
 
-  async #read(): Promise<Buffer> {
+  #read(): Promise<Buffer> {
     const limit = this.#maxBodySize;
     const length = this.#codings === undefined ? Number(this.headers['content-length']) : NaN;
     if (length > limit) {
       this.#used = true;
       this.#raw.destroy();
       this.#finish();
-      throw new BodyTooLargeError(limit);
+      return Promise.reject(new BodyTooLargeError(limit));
     }
-    try {
-      const bytes = await collect(this.#take(), limit);
-      this.#finish();
-      return bytes;
-    } catch (err) {
-      this.#finish();
-      throw this.#error(err);
-    }
+    const stream = this.#take();
+    // One Buffer of the chunks, failing once more than `limit` bytes came.
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) stream.destroy(new BodyTooLargeError(limit));
+        else chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        this.#finish();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      });
+      stream.on('error', (err) => {
+        this.#finish();
+        reject(this.#error(err) as Error);
+      });
+    });
   }
 
   /** The body as text, in the charset Content-Type names (UTF-8 when it names none). */
@@ -265,19 +276,4 @@ export class Response {
   #error(err: unknown): unknown {
     return clientError(decodeError(err, this.#codings), this.#context);
   }
-}
-
-/** Reads `stream` to the end into one Buffer, failing once more than `limit` bytes came. */
-function collect(stream: Readable, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) stream.destroy(new BodyTooLargeError(limit));
-      else chunks.push(chunk);
-    });
-    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    stream.on('error', reject);
-  });
 }

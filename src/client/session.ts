@@ -256,11 +256,11 @@ export class Session {
       checkCacheMode(options.cache);
       cacheMode = options.cache;
     }
+    const clock = new RequestClock();
     const deadline =
       timeout.total > 0 || signal !== undefined || o.signal !== undefined
-        ? new Deadline(timeout.total, method, url, signal, o.signal)
+        ? new Deadline(timeout.total, method, url, signal, o.signal, clock.started)
         : undefined;
-    const clock = new RequestClock();
     // Per-call state for retries, hooks and traces; a plain call has none.
     const call = retry.limit > 0 || o.hooks !== undefined || tracing() ? new Call(retry, o.hooks) : undefined;
     let redirects = NO_REDIRECTS;

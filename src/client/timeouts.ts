@@ -87,13 +87,17 @@ export class Deadline {
   readonly #url: URL;
   #cleared = false;
 
-  /** `method` and `url` name the call in the timeout's message (built only if it fires). */
+  /**
+   * `method` and `url` name the call in the timeout's message (built only if it fires); `now`
+   * is the call's start, from performance.now().
+   */
   constructor(
     total: number,
     method: string,
     url: URL,
     a: AbortSignal | undefined,
     b: AbortSignal | undefined,
+    now: number,
   ) {
     this.#total = total;
     this.#method = method;
@@ -113,7 +117,7 @@ export class Deadline {
       else s.addEventListener('abort', this, { once: true });
     }
     if (total >= SWEPT_FROM_MS && !own.aborted) {
-      this.due = performance.now() + total;
+      this.due = now + total;
       sweep(this);
     } else if (total > 0 && !own.aborted) {
       this.#timer = setTimeout(expire, total, this);

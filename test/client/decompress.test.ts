@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import { brotliCompressSync, createDeflateRaw, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { decode } from '../../src/client/decompress.js';
 import { Session } from '../../src/client/index.js';
 import { BodyTooLargeError, ContentEncodingError, SocketError, TimeoutError } from '../../src/errors.js';
 import { serve, T } from './helpers.js';
@@ -13,6 +16,9 @@ describe('decompression', () => {
     const bodies: Record<string, [string, Buffer]> = {
       '/gzip': ['gzip', gzipSync(text)],
       '/deflate': ['deflate', deflateSync(text)],
+      // Raw deflate under the name deflate, as some servers send it: browsers and curl take it.
+      '/raw-deflate': ['deflate', deflateRawSync(text)],
+      '/deflate-in-gzip': ['deflate, gzip', gzipSync(deflateRawSync(text))],
       '/br': ['br', brotliCompressSync(text)],
       '/stacked': ['gzip, br', brotliCompressSync(gzipSync(text))],
       '/identity': ['identity', Buffer.from(text)],
@@ -98,6 +104,47 @@ describe('decompression', () => {
     t.after(() => defaults.close());
     await assert.rejects((await defaults.get('/')).text(), BodyTooLargeError);
   });
+
+  test(
+    'raw deflate: a first byte alone in its chunk, a stream read slowly, a bomb, corrupt data',
+    T,
+    async (t) => {
+      const text = 'raw deflate, '.repeat(5000);
+      const raw = deflateRawSync(text);
+      // 256 MiB of zeros in raw deflate, about 250 KiB on the wire, made from one MiB of zeros.
+      const deflater = createDeflateRaw({ level: 9 });
+      const parts: Buffer[] = [];
+      deflater.on('data', (part: Buffer) => parts.push(part));
+      const zeros = Buffer.alloc(MiB);
+      for (let i = 0; i < 256; i++) deflater.write(zeros);
+      deflater.end();
+      await once(deflater, 'end');
+      const bomb = Buffer.concat(parts);
+      const { url } = await serve(t, (req, res) => {
+        res.writeHead(200, { 'content-encoding': 'deflate' });
+        if (req.url === '/split') {
+          res.write(raw.subarray(0, 1));
+          setTimeout(() => res.end(raw.subarray(1)), 50);
+        } else if (req.url === '/bomb') res.end(bomb);
+        else res.end(Buffer.from('not deflate in any form'));
+      });
+      const http = new Session({ baseUrl: url });
+      t.after(() => http.close());
+      assert.equal(await (await http.get('/split')).text(), text);
+
+      await assert.rejects((await http.get('/bomb', { maxBodySize: 4 * MiB })).bytes(), BodyTooLargeError);
+      await assert.rejects((await http.get('/corrupt')).text(), ContentEncodingError);
+
+      // A reader that stops after its first chunk: the decoder waits for it rather than inflating
+      // the rest into the stream's buffer.
+      const stream = decode(Readable.from([bomb]), ['deflate']);
+      const reader = stream[Symbol.asyncIterator]();
+      assert.ok(((await reader.next()).value as Buffer).length > 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.ok(stream.readableLength <= MiB, `${stream.readableLength} bytes decoded ahead of the reader`);
+      await reader.return?.();
+    },
+  );
 
   test('a body over maxBodySize by its Content-Length fails before reading', T, async (t) => {
     const { url } = await serve(t, (_req, res) => {
