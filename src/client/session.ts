@@ -58,6 +58,29 @@ function ignore(): void {}
  * await http.post('/login', { form: { username: 'john', password: 's3cret' } });
  * await http.close();
  */
+/**
+ * A URL's credentials (`http://user:pass@host/`) as Basic authorization, as aiohttp, requests,
+ * axios and got take them, unless the headers bring their own; taken out of the URL, so they
+ * are never in `res.url`, a redirect record or the cookie lookups.
+ */
+function withCredentials(url: URL, headers: Readonly<Record<string, string>>): Record<string, string> {
+  const user = decodeOr(url.username);
+  const password = decodeOr(url.password);
+  url.username = '';
+  url.password = '';
+  if (headers.authorization !== undefined) return headers as Record<string, string>;
+  return { ...headers, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+/** `text` percent-decoded, or as it is when it is not valid percent-encoding. */
+function decodeOr(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 export class Session {
   /** The cookie jar, or `null` when the session was made with `cookies: false`. */
   readonly cookies: Cookies | null;
@@ -213,6 +236,7 @@ export class Session {
     let retry = o.retry;
     let proxy: ProxyRoute | null | undefined;
     let cacheMode: RequestCacheMode | undefined;
+    if (url.username !== '' || url.password !== '') headers = withCredentials(url, headers);
     if (options === undefined) {
       hop = { method, url, headers, body: undefined };
     } else {

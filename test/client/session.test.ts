@@ -191,6 +191,25 @@ describe('Session', () => {
     },
   );
 
+  test(
+    'credentials in the URL go as Basic auth, never into res.url; a header of its own wins',
+    T,
+    async (t) => {
+      const { url } = await echo(t);
+      const http = new Session();
+      t.after(() => http.close());
+      const withUser = url.replace('http://', 'http://al%40ice:p%3Ass@');
+      const res = await http.get(`${withUser}/me`);
+      const seen = (await res.json()) as Echo;
+      assert.equal(seen.headers.authorization, `Basic ${Buffer.from('al@ice:p:ss').toString('base64')}`);
+      assert.equal(res.url, `${url}/me`);
+      const own = await http.get(`${withUser}/me`, { headers: { authorization: 'Bearer t0ken' } });
+      assert.equal(((await own.json()) as Echo).headers.authorization, 'Bearer t0ken');
+      const plain = await http.get(`${url}/me`);
+      assert.equal(((await plain.json()) as Echo).headers.authorization, undefined);
+    },
+  );
+
   test('CR or LF in the method, the URL or a header is a TypeError before any byte is sent', T, async (t) => {
     let requests = 0;
     const { url } = await serve(t, (_req, res) => {

@@ -32,6 +32,7 @@ import {
 } from './request-output.js';
 import { loadSession, nextHeaders, saveSession, type SessionFile } from './request-session.js';
 import { downloadName } from './request-download.js';
+import { authorization, readStdin } from './request-input.js';
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 
@@ -61,6 +62,9 @@ interface RequestFlags {
   proxy?: string;
   cache?: string | boolean;
   retry?: string;
+  auth?: string;
+  authType?: string;
+  ignoreStdin?: boolean;
 }
 
 /** Registers one command per method; all share the options. */
@@ -81,6 +85,12 @@ export function registerRequests(program: Command): Command[] {
         'Header:Value, name==query, field=text, field:=json, field@file, field=@file, field:=@file',
       )
       .option('-f, --form', 'send data fields urlencoded (default: JSON)')
+      .option(
+        '-a, --auth <user[:pass]>',
+        'Basic credentials (asks for the password when it is left out), or a token with --auth-type bearer',
+      )
+      .option('-A, --auth-type <type>', 'basic or bearer (default: basic)')
+      .option('--ignore-stdin', 'do not read a request body from stdin')
       .option('--multipart', 'send data fields as multipart/form-data (a field@file item implies it)')
       .option('-v, --verbose', 'print the request as sent, then the response')
       .option('-h, --headers', 'print the response status line and headers only')
@@ -176,6 +186,12 @@ function requestOptions(built: BuiltRequest): VerbOptions {
   return options;
 }
 
+/** Sets header `name` on the request unless an item already set (or removed) it. */
+function setDefault(request: VerbOptions, name: string, value: string): void {
+  const headers = (request.headers ??= {}) as Record<string, string | null>;
+  if (!Object.keys(headers).some((key) => key.toLowerCase() === name)) headers[name] = value;
+}
+
 function sessionOptions(
   flags: RequestFlags,
   saved: SessionFile | undefined,
@@ -256,7 +272,28 @@ async function runRequest(
   if (downloading && (method !== 'GET' || built.body !== undefined)) {
     throw new UsageError('--download and -o save the body of a GET without data fields');
   }
+  const stdin = flags.ignoreStdin ? undefined : await readStdin();
+  if (stdin !== undefined && built.body !== undefined) {
+    throw new UsageError('a body on stdin and data fields do not mix (--ignore-stdin leaves stdin alone)');
+  }
+  if (stdin !== undefined && flags.multipart)
+    throw new UsageError('--multipart takes files as field@file, not stdin');
+  if (downloading && stdin !== undefined) {
+    throw new UsageError('--download and -o save the body of a GET without a body (--ignore-stdin)');
+  }
   const request = requestOptions(built);
+  if (stdin !== undefined) {
+    request.body = stdin;
+    // As httpie: the body is taken to be what the mode says, unless a Content-Type item says else.
+    if (flags.form) setDefault(request, 'content-type', 'application/x-www-form-urlencoded');
+    else {
+      setDefault(request, 'content-type', 'application/json');
+      setDefault(request, 'accept', 'application/json, */*;q=0.5');
+    }
+  }
+  if (flags.auth !== undefined) {
+    setDefault(request, 'authorization', await authorization(flags.auth, flags.authType));
+  } else if (flags.authType !== undefined) throw new UsageError('--auth-type needs --auth');
   const saved = flags.session === undefined ? undefined : await loadSession(flags.session);
   if (flags.offline) return offline(method, url, request, saved, pretty);
   // As httpie: a download follows redirects.
