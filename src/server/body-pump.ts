@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { badRequest, contentTooLarge, unsupportedMediaType } from './errors.js';
 
 /**
@@ -21,7 +21,10 @@ export const tooLarge = (limit: number) =>
 
 const cutShort = (cause?: unknown) => badRequest('the request body was cut short', { cause });
 
-type Decoder = zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress;
+type Decoder = Zlib.Gunzip | Zlib.Inflate | Zlib.BrotliDecompress;
+
+/** node:zlib, loaded by the first encoded request body: most servers never see one. */
+const zlib = (): typeof Zlib => process.getBuiltinModule('node:zlib');
 
 /** Throws a 413 when the declared Content-Length is over `limit`: nothing needs reading to know. */
 function checkDeclaredLength(req: IncomingMessage, limit: number): void {
@@ -48,11 +51,11 @@ function decoderFor(header: string | undefined): { decoder: Decoder; coding: str
   switch (coding) {
     case 'gzip':
     case 'x-gzip':
-      return { decoder: zlib.createGunzip(), coding };
+      return { decoder: zlib().createGunzip(), coding };
     case 'deflate':
-      return { decoder: zlib.createInflate(), coding };
+      return { decoder: zlib().createInflate(), coding };
     case 'br':
-      return { decoder: zlib.createBrotliDecompress(), coding };
+      return { decoder: zlib().createBrotliDecompress(), coding };
     default:
       throw unsupportedMediaType(`Content-Encoding ${coding} is not supported`);
   }

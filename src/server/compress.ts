@@ -3,8 +3,10 @@
  * Opt-in response compression: br or gzip by the client's Accept-Encoding, for compressible
  * types above a size threshold. Buffered bodies keep their Content-Length.
  */
-import { promisify } from 'node:util';
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
+
+/** node:zlib, loaded when a response is first compressed: apps without compression never load it. */
+const zlib = (): typeof Zlib => process.getBuiltinModule('node:zlib');
 
 /** Options for the app's `compression`. */
 export interface CompressionOptions {
@@ -19,8 +21,6 @@ export const compressionDefaults: Required<CompressionOptions> = {
   encodings: ['br', 'gzip'],
 };
 
-const brotli = promisify(zlib.brotliCompress);
-const gzip = promisify(zlib.gzip);
 // Text-like types compress; images, video and archives are compressed already.
 const COMPRESSIBLE = /^(text\/|application\/(json|javascript|xml|[\w.+-]+\+(json|xml))|image\/svg\+xml)/;
 
@@ -46,14 +46,19 @@ export function chooseEncoding(
 
 /** Compresses a whole body. Brotli at quality 4: near gzip's speed, smaller output. */
 export function compressBody(encoding: 'br' | 'gzip', body: Buffer): Promise<Buffer> {
-  return encoding === 'br'
-    ? brotli(body, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
-    : gzip(body, { level: 6 });
+  const z = zlib();
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, out: Buffer) => (err === null ? resolve(out) : reject(err));
+    if (encoding === 'br')
+      z.brotliCompress(body, { params: { [z.constants.BROTLI_PARAM_QUALITY]: 4 } }, done);
+    else z.gzip(body, { level: 6 }, done);
+  });
 }
 
 /** A compressing transform for streamed bodies. */
-export function compressStream(encoding: 'br' | 'gzip'): zlib.BrotliCompress | zlib.Gzip {
+export function compressStream(encoding: 'br' | 'gzip'): Zlib.BrotliCompress | Zlib.Gzip {
+  const z = zlib();
   return encoding === 'br'
-    ? zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } })
-    : zlib.createGzip({ level: 6 });
+    ? z.createBrotliCompress({ params: { [z.constants.BROTLI_PARAM_QUALITY]: 4 } })
+    : z.createGzip({ level: 6 });
 }
