@@ -24,6 +24,10 @@ try {
   console.log();
   // Decoded (gzip, br...) and in the page's charset.
   console.log(await res.text());
+} catch (err) {
+  // One line, not a stack: a host that cannot be reached is the usual reason here.
+  console.error(`${(err as Error).name}: ${(err as Error).message}`);
+  process.exitCode = 1;
 } finally {
   await browser.close();
 }

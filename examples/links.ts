@@ -13,6 +13,10 @@ try {
   res.raiseForStatus();
   // `link.raw` is the href as written; `link.url` the absolute URL it points to.
   for (const link of await res.links({ tags: ['a'] })) console.log(link.url);
+} catch (err) {
+  // One line, not a stack: a host that cannot be reached is the usual reason here.
+  console.error(`${(err as Error).name}: ${(err as Error).message}`);
+  process.exitCode = 1;
 } finally {
   await http.close();
 }

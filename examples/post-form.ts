@@ -17,6 +17,10 @@ try {
   console.log(`HTTP ${res.status} ${res.statusText}`);
   console.log(await res.text());
   if (!res.ok) process.exitCode = 1;
+} catch (err) {
+  // One line, not a stack: a host that cannot be reached is the usual reason here.
+  console.error(`${(err as Error).name}: ${(err as Error).message}`);
+  process.exitCode = 1;
 } finally {
   await http.close();
 }

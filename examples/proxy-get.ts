@@ -16,6 +16,10 @@ try {
     `HTTP ${res.status} ${res.statusText} via ${new URL(proxy === 'env' ? 'http://env' : proxy).host}`,
   );
   console.log(await res.text());
+} catch (err) {
+  // One line, not a stack: a host that cannot be reached is the usual reason here.
+  console.error(`${(err as Error).name}: ${(err as Error).message}`);
+  process.exitCode = 1;
 } finally {
   await http.close();
 }

@@ -22,6 +22,10 @@ try {
   for (const cookie of http.cookies!.list(base)) console.log(`cookie: ${cookie.key}`);
   const me = await http.get('me');
   console.log('me:', await me.text());
+} catch (err) {
+  // One line, not a stack: a host that cannot be reached is the usual reason here.
+  console.error(`${(err as Error).name}: ${(err as Error).message}`);
+  process.exitCode = 1;
 } finally {
   await http.close(); // saves the jar to the file
 }

@@ -33,7 +33,11 @@ function buildProgram(): Command {
     )
     .version(version, '-V, --version', 'print the version')
     .option('--debug', 'print stack traces of errors')
-    .showHelpAfterError('(run with --help for usage)')
+    // Commander's errors in wirekit's one-line form: `wirekit: what went wrong (run with --help...)`.
+    .configureOutput({
+      outputError: (text, write) =>
+        write(`wirekit: ${text.trim().replace(/^error: /, '')} (run with --help for usage)\n`),
+    })
     .exitOverride();
   for (const register of [
     registerDemo,

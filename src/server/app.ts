@@ -114,7 +114,22 @@ interface WebSocketRoute {
  * app.get('/users/:id', (ctx) => ({ id: ctx.params.id }));
  * const server = await app.listen({ port: 5000 });
  */
+/** Marks an App, whichever copy of wirekit made it (see {@link App.isApp}). */
+const APP_BRAND = Symbol.for('wirekit.App');
+
 export class App {
+  /**
+   * Whether `value` is an App, also one made by another copy of wirekit (a module loaded through
+   * another loader, a second install), where `instanceof` says no.
+   */
+  static isApp(value: unknown): value is App {
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[APP_BRAND] === true
+    );
+  }
+
+  /** @internal */
+  readonly [APP_BRAND] = true;
   readonly #options: Required<Omit<AppOptions, 'cookieSecret' | 'compression'>> & {
     cookieSecret: string | undefined;
   };

@@ -333,10 +333,15 @@ describe('wirekit get|post|... (httpie style)', () => {
       ['get', `${base}/echo`, '--timeout', 'soon'],
       ['post', `${base}/echo`, 'f@/does/not/exist'],
       ['get', 'ftp://example.org/'],
+      ['get', `${base}/echo`, '--bogus'],
+      ['get', `${base}/echo`, '-o'],
+      ['get', `${base}/echo`, '--max-redirects', 'x'],
+      ['frob'],
     ]) {
       const result = await run(args);
       assert.equal(result.code, 2, `wirekit ${args.join(' ')}: ${result.stderr}`);
-      assert.match(result.stderr, /\S/);
+      // One line, wirekit's form, whoever found the mistake (wirekit or its argument parser).
+      assert.match(result.stderr, /^wirekit: \S.*\n$/, `wirekit ${args.join(' ')}: ${result.stderr}`);
     }
   });
 });

@@ -34,7 +34,7 @@ test('an unknown option or command exits 2 with a message on stderr', async () =
   for (const args of [['echo', '--nope'], ['nope'], ['connect', '127.0.0.1']]) {
     const { code, stderr } = await run(args);
     assert.equal(code, 2, `wirekit ${args.join(' ')}`);
-    assert.match(stderr, /error/);
+    assert.match(stderr, /^wirekit: \S.* \(run with --help for usage\)\n$/, stderr);
   }
 });
 

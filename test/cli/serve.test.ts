@@ -44,6 +44,20 @@ test('serve MODULE serves the App it exports: the hello example on the port aske
   assert.equal(await res.text(), 'Hello World!');
 });
 
+test('serve MODULE outside a "type": "module" package: a .ts file Node takes for CommonJS', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wirekit-serve-cjs-'));
+  stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+  const server = join(root, 'dist/server/index.js');
+  writeFileSync(
+    join(dir, 'app.ts'),
+    `import { App } from ${JSON.stringify(server)};\nconst app = new App();\napp.get('/', () => 'plain ts');\nexport default app;\n`,
+  );
+  const served = await start(['serve', join(dir, 'app.ts'), '--port', '0'], URL_LINE);
+  stops.push(served.stop);
+  const res = await fetch(served.match[1]!);
+  assert.equal(await res.text(), 'plain ts');
+});
+
 test('serve of something that is neither a directory nor a module exits 2', async () => {
   const { code, stderr } = await run(['serve', join(site, 'nope')]);
   assert.equal(code, 2);

@@ -305,7 +305,7 @@ describe('wirekit ws URL', () => {
       [[], /a URL to connect to \(or --listen PORT\) is required/],
       [['ftp://example.org/'], /only ws, wss, http and https URLs are supported/],
       [['ws://['], /'ws:\/\/\[' is not a URL/],
-      [[':1', '-H', 'no-separator'], /is not a request item/],
+      [[':1', '-H', 'no-separator'], /-H 'no-separator' is not a header: use Header:Value/],
       [[':1', '-H', 'field=value'], /is not a header: use Header:Value/],
       [[':1', '--protocol', 'a b'], /is not a subprotocol name/],
       [[':1', '--ping-interval', 'soon'], /--ping-interval must be a number of seconds/],

@@ -44,6 +44,10 @@ export function registerLinks(program: Command): Command {
           throw new UsageError(`--base must be an absolute URL, got '${flags.base}'`);
         }
       }
+      // A path (/x, ./x, ../x, ~/x) that is not there is a missing file, not a host name.
+      if (/^(\.{0,2}\/|~\/)/.test(source) && !existsSync(source)) {
+        throw new UsageError(`no such file: ${source}`);
+      }
       const options: LinkOptions = { sameOrigin: flags.sameOrigin === true, unique: flags.unique === true };
       const links =
         SCHEME.test(source) || source.startsWith(':') || !existsSync(source)

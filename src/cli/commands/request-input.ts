@@ -53,10 +53,11 @@ export function askPassword(question: string): Promise<string> {
       new UsageError('--auth USER without :PASSWORD asks for it on a terminal; stdin is not one'),
     );
   }
-  stderr.write(question);
+  // Echo off before the prompt shows: whatever is typed once it is there stays hidden.
   stdin.setRawMode(true);
   stdin.setEncoding('utf8');
   stdin.resume();
+  stderr.write(question);
   return new Promise((resolve, reject) => {
     let text = '';
     const finish = (): void => {

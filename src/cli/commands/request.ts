@@ -197,9 +197,11 @@ function sessionOptions(
   saved: SessionFile | undefined,
   follow: boolean,
 ): SessionOptions {
+  const max = maxRedirects(flags.maxRedirects);
   const options: SessionOptions = {
     cookies: saved?.jar === undefined ? true : { jar: saved.jar },
-    redirect: { max: follow ? maxRedirects(flags.maxRedirects) : 0 },
+    // Checked even when unused, so a typo never waits for the day --follow is added.
+    redirect: { max: follow ? max : 0 },
   };
   if (saved !== undefined) options.headers = saved.headers;
   if (flags.timeout !== undefined) {

@@ -45,7 +45,9 @@ export function registerServe(program: Command): Command {
         throw new UsageError('--tls-cert and --tls-key go together');
       if (flags.http2 && !flags.tlsCert) throw new UsageError('--http2 needs --tls-cert and --tls-key');
       const app = MODULE.test(target) ? await loadModule(target) : staticApp(target, flags.list === true);
-      const outer = new App();
+      // The module's own App class: one loaded through tsx's CommonJS hook is another copy of
+      // wirekit, and an App mounts only Apps of its own copy.
+      const outer = new (app.constructor as typeof App)();
       if (!flags.quiet) outer.use(accessLog);
       if (flags.cors) outer.use(cors);
       outer.mount('/', app);
@@ -87,17 +89,23 @@ async function loadModule(file: string): Promise<App> {
   const url = pathToFileURL(resolvePath(file)).href;
   if (/\.m?ts$/.test(file)) {
     try {
-      const { register } = (await import('tsx/esm/api')) as { register: () => unknown };
-      register();
+      // Both of tsx's hooks, as `tsx file.ts` does: outside a "type": "module" package a .ts
+      // file is CommonJS to Node, and the ESM hook alone cannot load it.
+      const esm = (await import('tsx/esm/api')) as { register: () => unknown };
+      const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
+      esm.register();
+      cjs.register();
     } catch {
       throw new Error(`loading ${file} needs tsx: npm install --save-dev tsx (or serve the compiled .js)`);
     }
   }
   const loaded = (await import(url)) as { default?: unknown };
-  if (!(loaded.default instanceof App)) {
+  // A module compiled to CommonJS arrives as { default: module.exports }, its own default inside.
+  const app = App.isApp(loaded.default) ? loaded.default : (loaded.default as { default?: unknown })?.default;
+  if (!App.isApp(app)) {
     throw new UsageError(`${file} must export an App as its default export (export default app)`);
   }
-  return loaded.default;
+  return app;
 }
 
 async function accessLog(ctx: Context, next: () => Promise<unknown>): Promise<unknown> {

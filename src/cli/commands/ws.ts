@@ -114,8 +114,13 @@ export function webSocketTarget(arg: string): string {
 function parseHeaders(args: string[]): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const arg of args) {
-    const item = parseItem(arg);
-    if (item.kind !== 'header') throw new UsageError(`-H '${arg}' is not a header: use Header:Value`);
+    let item: ReturnType<typeof parseItem> | undefined;
+    try {
+      item = parseItem(arg);
+    } catch {
+      // Not an item of any kind: the same answer as for an item that is not a header.
+    }
+    if (item?.kind !== 'header') throw new UsageError(`-H '${arg}' is not a header: use Header:Value`);
     const value = (item.value ?? '').trim();
     const name = item.name.toLowerCase();
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
