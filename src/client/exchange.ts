@@ -30,7 +30,7 @@ interface UndiciRequestHandler extends Dispatcher.DispatchHandler {
 type RequestHandlerClass = new (opts: Dispatcher.RequestOptions, callback: Callback) => UndiciRequestHandler;
 
 // Not part of undici's typed surface, but the handler behind its public request(); the package
-// lock pins undici, and test/client/exchange.test.ts checks the parts used here.
+// lock pins undici, and test/client/timeouts.test.ts cancels hops in every state this touches.
 const { RequestHandler } = createRequire(import.meta.url)('undici/lib/api/api-request.js') as {
   RequestHandler: RequestHandlerClass;
 };

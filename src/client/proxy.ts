@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector, Dispatcher, Pool, ProxyAgent, Socks5ProxyAgent } from 'undici';
 import { ConnectError, ProxyError, TimeoutError, WirekitError, formatHostPort } from '../errors.js';
+import { basicAuth } from '../http/basic-auth.js';
 import { noProxyRules, type NoProxyRule, proxied } from './no-proxy.js';
 import { timedConnector } from './timings.js';
 
@@ -162,7 +163,7 @@ export class Proxies {
 /** `Basic` credentials for Proxy-Authorization, or undefined when the URL has none. */
 function basic(t: ProxyTarget): string | undefined {
   if (t.username === '' && t.password === '') return undefined;
-  return `Basic ${Buffer.from(`${t.username}:${t.password}`).toString('base64')}`;
+  return basicAuth(t.username, t.password);
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { HttpStatusError, TooManyRedirectsError, type RedirectHop } from '../errors.js';
+import { basicAuth } from '../http/basic-auth.js';
 import { encodeBody, encodeQuery } from './body.js';
 import { type CachedData, HttpCache } from './cache.js';
 import { checkCacheMode, type RequestCacheMode } from './cache-options.js';
@@ -48,17 +49,6 @@ interface SendContext extends HopContext {
 function ignore(): void {}
 
 /**
- * An HTTP client: connection pools per origin, default headers, cookies, redirects, timeouts.
- * Make one per application and `close()` it at the end.
- *
- * @example
- * const http = new Session({ baseUrl: 'https://api.example.com', timeout: { total: 30_000 } });
- * const res = await http.get('/items', { query: { page: 2 } });
- * console.log(res.status, await res.json());
- * await http.post('/login', { form: { username: 'john', password: 's3cret' } });
- * await http.close();
- */
-/**
  * A URL's credentials (`http://user:pass@host/`) as Basic authorization, as aiohttp, requests,
  * axios and got take them, unless the headers bring their own; taken out of the URL, so they
  * are never in `res.url`, a redirect record or the cookie lookups.
@@ -69,7 +59,7 @@ function withCredentials(url: URL, headers: Readonly<Record<string, string>>): R
   url.username = '';
   url.password = '';
   if (headers.authorization !== undefined) return headers as Record<string, string>;
-  return { ...headers, authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+  return { ...headers, authorization: basicAuth(user, password) };
 }
 
 /** `text` percent-decoded, or as it is when it is not valid percent-encoding. */
@@ -81,6 +71,17 @@ function decodeOr(text: string): string {
   }
 }
 
+/**
+ * An HTTP client: connection pools per origin, default headers, cookies, redirects, timeouts.
+ * Make one per application and `close()` it at the end.
+ *
+ * @example
+ * const http = new Session({ baseUrl: 'https://api.example.com', timeout: { total: 30_000 } });
+ * const res = await http.get('/items', { query: { page: 2 } });
+ * console.log(res.status, await res.json());
+ * await http.post('/login', { form: { username: 'john', password: 's3cret' } });
+ * await http.close();
+ */
 export class Session {
   /** The cookie jar, or `null` when the session was made with `cookies: false`. */
   readonly cookies: Cookies | null;

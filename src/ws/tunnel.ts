@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { ConnectError, formatHostPort, ProxyError } from '../errors.js';
+import { basicAuth } from '../http/basic-auth.js';
 
 /** Longest proxy answer head to a CONNECT, in bytes. */
 const MAX_HEAD = 16 * 1024;
@@ -110,7 +111,7 @@ export class TunnelAgent extends http.Agent {
     const auth =
       proxy.username === '' && proxy.password === ''
         ? ''
-        : `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n`;
+        : `Proxy-Authorization: ${basicAuth(decodeURIComponent(proxy.username), decodeURIComponent(proxy.password))}\r\n`;
     socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n${auth}\r\n`);
     return undefined;
   }

@@ -88,9 +88,12 @@ export function portOf(line: string): number {
   return Number(match[1]);
 }
 
-/** Runs python3 code with `args`, returning stdout; rejects on a non-zero exit or after 10 s. */
-export async function python(code: string, args: string[] = []): Promise<string> {
-  const child = spawn('python3', ['-c', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs python3 code (with `interpreter`, `python3` on PATH by default) with `args`, returning
+ * stdout; rejects on a non-zero exit or after 10 s.
+ */
+export async function python(code: string, args: string[] = [], interpreter = 'python3'): Promise<string> {
+  const child = spawn(interpreter, ['-c', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -98,6 +101,6 @@ export async function python(code: string, args: string[] = []): Promise<string>
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const [exit] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
-  if (exit !== 0) throw new Error(`python3 exited ${exit}: ${stderr}`);
+  if (exit !== 0) throw new Error(`${interpreter} exited ${exit}: ${stderr}`);
   return stdout;
 }

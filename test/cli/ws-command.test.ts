@@ -12,7 +12,7 @@ import { after, describe, type TestContext, test } from 'node:test';
 import { App, type Context, forbidden } from '../../src/server/index.js';
 import { connectWebSocket, type WebSocket } from '../../src/ws/index.js';
 import { fixture, sleep, tlsFixture } from '../helpers.js';
-import { bin, run, start } from './cli-helpers.js';
+import { bin, python, run, start } from './cli-helpers.js';
 
 const T = { timeout: 30_000 };
 const PYTHON = '/usr/bin/python3';
@@ -393,24 +393,10 @@ async def main():
         print(json.dumps([text, binary, ws.close_code]))
 asyncio.run(main())
 `;
-      const out = await pythonAt(script, [server.url]);
+      const out = await python(script, [server.url], PYTHON);
       assert.deepEqual(JSON.parse(out), ['héllo', [0, 1, 255], 1000]);
     } finally {
       await server.stop();
     }
   });
 });
-
-/** `python()` from the CLI helpers, but with Debian's python3 (the one with python3-websockets). */
-async function pythonAt(code: string, args: string[]): Promise<string> {
-  const child = spawn(PYTHON, ['-c', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const [exit] = (await once(child, 'close')) as [number | null];
-  clearTimeout(timer);
-  if (exit !== 0) throw new Error(`${PYTHON} exited ${exit}: ${stderr}`);
-  return stdout;
-}

@@ -159,7 +159,12 @@ describe('Session cache against nginx', () => {
     async (t) => {
       const n = await nginx(t);
       if (n === undefined) return;
-      await writeFile(join(n.www, 'new.txt'), TEXT);
+      const file = join(n.www, 'new.txt');
+      await writeFile(file, TEXT);
+      // Last-Modified a minute ahead, not this second: a write at x.999 s answered at x+1 s would
+      // give the response 100 ms of heuristic freshness and skip a revalidation.
+      const ahead = new Date(Date.now() + 60_000);
+      await utimes(file, ahead, ahead);
       const http = new Session({ baseUrl: n.url, cache: true });
       t.after(() => http.close());
       const first = await get(http, '/new.txt');

@@ -5,6 +5,7 @@
  * on the terminal when it is left out.
  */
 import { fstatSync } from 'node:fs';
+import { basicAuth } from '../../http/basic-auth.js';
 import { UsageError } from '../args.js';
 
 /**
@@ -38,7 +39,7 @@ export async function authorization(auth: string, type: string | undefined): Pro
       const colon = auth.indexOf(':');
       const user = colon === -1 ? auth : auth.slice(0, colon);
       const password = colon === -1 ? await askPassword(`password for ${user}: `) : auth.slice(colon + 1);
-      return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+      return basicAuth(user, password);
     }
     default:
       throw new UsageError(`--auth-type must be basic or bearer, got '${type}'`);
