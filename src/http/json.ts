@@ -16,6 +16,16 @@ function keyPattern(word: string): string {
 /** Spots a text that may hold a dangerous key, so that the common case skips the walk. */
 const SUSPICIOUS = new RegExp(`"(?:${keyPattern('__proto__')}|${keyPattern('constructor')})"\\s*:`);
 
+/**
+ * Whether `text` may hold a dangerous key. A key can hide its name only behind `\u` escapes,
+ * so a text without any is checked with substring searches, which skip ahead by the word's
+ * length, rather than with the pattern, which stops at every quote.
+ */
+function suspicious(text: string): boolean {
+  if (text.includes('\\u')) return SUSPICIOUS.test(text);
+  return (text.includes('__proto__') || text.includes('constructor')) && SUSPICIOUS.test(text);
+}
+
 const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
 
 /**
@@ -32,7 +42,7 @@ const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwn
  */
 export function safeJsonParse(text: string): unknown {
   const value: unknown = JSON.parse(text);
-  if (value === null || typeof value !== 'object' || !SUSPICIOUS.test(text)) return value;
+  if (value === null || typeof value !== 'object' || !suspicious(text)) return value;
   // Iterative: JSON.parse handles nesting deeper than the call stack, so this must too.
   const pending: object[] = [value];
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {

@@ -65,6 +65,8 @@ interface BodyState {
   [STREAMED]?: true;
 }
 
+const ignore = (): void => {};
+
 function alreadyConsumed(): HttpError {
   return new HttpError(500, 'the request body was already consumed as a stream', { expose: false });
 }
@@ -147,7 +149,7 @@ function bytesOrThrow(req: IncomingMessage & BodyState, limit: number): Promise<
     if (req[STREAMED] === true || req.readableDidRead) throw alreadyConsumed();
     bytes = collect(req, limit);
     // Cache a settled-safe promise: a failure that nobody awaits again must not go unhandled.
-    bytes.catch(() => {});
+    bytes.catch(ignore);
     req[BUFFERED] = bytes;
     return bytes;
   }
@@ -239,8 +241,10 @@ function checkJsonType(header: string | undefined): void {
 
 function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length === 0) throw badRequest('the request body is empty; expected JSON');
-  if (!isUtf8(bytes)) throw badRequest('the JSON body is not valid UTF-8');
   const text = bytes.toString('utf8');
+  // Invalid UTF-8 decodes to U+FFFD, so a text without one needs no check of the bytes: and a
+  // text of one-byte characters is known not to hold one without a scan.
+  if (text.includes('\ufffd') && !isUtf8(bytes)) throw badRequest('the JSON body is not valid UTF-8');
   try {
     return safeJsonParse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {

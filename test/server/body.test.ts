@@ -338,6 +338,18 @@ describe('readJson', () => {
     await thrown(server, 400, /UTF-8/);
   });
 
+  test('a U+FFFD the client sent is text; one that decoding made is a 400', T, async (t) => {
+    const server = await serve(t, (req) => readJson(req));
+    const json = { 'content-type': 'application/json' };
+    const sent = await send(server, '/', { body: '{"a":"\ufffd"}', headers: json });
+    assert.equal(sent.status, 200);
+    assert.deepEqual(sent.json.value, { a: '\ufffd' });
+    assert.equal((await server.outcome()).error, undefined);
+    const invalid = Buffer.concat([Buffer.from('{"a":"\ufffd'), Buffer.from([0xff]), Buffer.from('"}')]);
+    assert.equal((await send(server, '/', { body: invalid, headers: json })).status, 400);
+    await thrown(server, 400, /UTF-8/);
+  });
+
   test('a gzip JSON body over the limit is a 413', T, async (t) => {
     const server = await serve(t, (req) => readJson(req, { limit: 1000 }));
     const body = zlib.gzipSync(JSON.stringify({ a: 'x'.repeat(2000) }));
