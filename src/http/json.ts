@@ -22,8 +22,8 @@ const SUSPICIOUS = new RegExp(`"(?:${keyPattern('__proto__')}|${keyPattern('cons
  * length, rather than with the pattern, which stops at every quote.
  */
 function suspicious(text: string): boolean {
-  if (text.includes('\\u')) return SUSPICIOUS.test(text);
-  return (text.includes('__proto__') || text.includes('constructor')) && SUSPICIOUS.test(text);
+  const mayHold = text.includes('\\u') || text.includes('__proto__') || text.includes('constructor');
+  return mayHold && SUSPICIOUS.test(text);
 }
 
 const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);

@@ -224,8 +224,8 @@ export class BodyStream extends Readable {
  * discarded), 400 when the body is cut short.
  *
  * The listeners stay on the request once it settled, guarded by `done`: a finished request
- * emits nothing but 'close', and removing them costs more than the guard (the last removal of
- * an event turns node's listener table into a dictionary).
+ * emits nothing but 'close', and removing them costs more than the guard (removing an event's
+ * last listener deletes a key from node's listener table, which makes it a dictionary).
  */
 function collectPlain(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {

@@ -242,8 +242,8 @@ function checkJsonType(header: string | undefined): void {
 function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length === 0) throw badRequest('the request body is empty; expected JSON');
   const text = bytes.toString('utf8');
-  // Invalid UTF-8 decodes to U+FFFD, so a text without one needs no check of the bytes: and a
-  // text of one-byte characters is known not to hold one without a scan.
+  // Invalid UTF-8 decodes to U+FFFD, so only a text holding one needs the bytes checked; for a
+  // text of one-byte characters, V8 answers that without a scan.
   if (text.includes('\ufffd') && !isUtf8(bytes)) throw badRequest('the JSON body is not valid UTF-8');
   try {
     return safeJsonParse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
