@@ -5,11 +5,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { parseMediaType } from '../http/media-type.js';
 import { type CompressionOptions, compressionDefaults } from './compress.js';
 import { Context, type ContextSettings } from './context.js';
 import { forbidden, HttpError, routingError } from './errors.js';
 import { fetchListener } from './fetch.js';
 import { type AppServer, type ListenOptions, serveApp, type UpgradeHooks } from './listen.js';
+import { multipartDefaults } from './multipart.js';
 import { respond, respondError } from './respond.js';
 import { METHODS, type Method, Router } from './router.js';
 import { createStatic, type StaticOptions } from './static.js';
@@ -314,7 +316,10 @@ export class App {
       async () => {
         for (const hook of this.#shutdown) await hook();
       },
-      this.#wsRoutes.length === 0 ? undefined : this.#upgrades(),
+      {
+        expectContinue: this.#expectContinue,
+        upgrades: this.#wsRoutes.length === 0 ? undefined : this.#upgrades(),
+      },
     );
     if (workers > 1) reportToPrimary(server);
     return server;
@@ -382,6 +387,36 @@ export class App {
       (err) => this.#fail(ctx, err),
     );
   };
+
+  /**
+   * A request with `Expect: 100-continue` (curl sends one with any body over 1 MiB). node would
+   * send `100 Continue` before any handler runs, and the client would upload a body the app is
+   * about to refuse. When the refusal is known from the headers — the declared Content-Length is
+   * over the limit the route's readers apply, or no route matches and no middleware could
+   * answer — the request runs without the 100, on a connection that closes after the answer, so
+   * the body is not sent. Otherwise the 100 goes out first, as node does.
+   */
+  readonly #expectContinue = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!this.#refusesUpload(req)) res.writeContinue();
+    // HTTP/2 has no such header: a stream ends on its own.
+    else if (req.httpVersionMajor < 2) res.setHeader('connection', 'close');
+    this.handle(req, res);
+  };
+
+  #refusesUpload(req: IncomingMessage): boolean {
+    const url = req.url as string;
+    const q = url.indexOf('?');
+    const router = (this.#router ??= this.#compile());
+    const match = router.find(req.method as string, q === -1 ? url : url.slice(0, q));
+    if (match === null) return this.#middleware.length === 0;
+    const route = match.value;
+    // What ctx's readers would apply: multipart has its own default, the others the body limit.
+    const limit =
+      parseMediaType(req.headers['content-type'])?.type === 'multipart/form-data'
+        ? (route.routeBodyLimit ?? multipartDefaults.limit)
+        : route.bodyLimit;
+    return Number(req.headers['content-length']) > limit;
+  }
 
   // ---- upgrades -------------------------------------------------------------------------------
 

@@ -88,8 +88,9 @@ function claimStream(req: IncomingMessage & BodyState): void {
  * reader, `bodyStream()` replays the cached bytes.
  *
  * @example
- * app.put('/files/:name', async (ctx) => {
- *   await pipeline(bodyStream(ctx.req, { limit: 100 * 1024 * 1024 }), createWriteStream(dest));
+ * // The route declares its limit, so a client asking `Expect: 100-continue` is answered by it.
+ * app.put('/files/:name', { bodyLimit: 100 * 1024 * 1024 }, async (ctx) => {
+ *   await pipeline(bodyStream(ctx.req, { limit: ctx.bodyLimit }), createWriteStream(dest));
  *   return { ok: true };
  * });
  */

@@ -81,6 +81,17 @@ export interface UpgradeHooks {
   close(): void;
 }
 
+/** What an app adds to the plain request listener. */
+export interface ServeHooks {
+  /** HTTP/1.1 Upgrade requests (the app's WebSocket routes), when there is any. */
+  upgrades?: UpgradeHooks;
+  /**
+   * Requests with `Expect: 100-continue` (node's `'checkContinue'`): it sends the `100 Continue`
+   * itself (`res.writeContinue()`), or answers without it. Without, node sends it for every one.
+   */
+  expectContinue?: Listener;
+}
+
 /** Longest wait, in ms, before `close()` closes idle keep-alive connections. */
 const IDLE_GRACE = 500;
 
@@ -149,17 +160,18 @@ function track<T extends { on(event: 'close', listener: (this: T) => void): unkn
 }
 
 /**
- * Starts a server for `listener`; `onClosed` runs once it is fully closed. With `upgrades`,
- * HTTP/1.1 Upgrade requests go to it (refused with 503 while closing); without, node answers
- * them as normal requests. Upgraded connections count as open until they close: `close()`
- * waits for them up to its deadline, then destroys them with the rest.
+ * Starts a server for `listener`; `onClosed` runs once it is fully closed. With
+ * `hooks.upgrades`, HTTP/1.1 Upgrade requests go to it (refused with 503 while closing);
+ * without, node answers them as normal requests. Upgraded connections count as open until they
+ * close: `close()` waits for them up to its deadline, then destroys them with the rest.
  */
 export async function serveApp(
   listener: Listener,
   options: ListenOptions,
   onClosed: () => Promise<void>,
-  upgrades?: UpgradeHooks,
+  hooks: ServeHooks = {},
 ): Promise<AppServer> {
+  const { upgrades, expectContinue } = hooks;
   const given = Object.fromEntries(
     Object.entries(options).filter(([, v]) => v !== undefined),
   ) as ListenOptions;
@@ -183,27 +195,31 @@ export async function serveApp(
   let closing = false;
   // In-flight responses that close() set to end with Connection: close.
   const closingAfter = new WeakSet<http.ServerResponse>();
-  const guarded: Listener = (req, res) => {
-    const framing = req.headers['transfer-encoding'];
-    if (framing !== undefined && !endsInChunked(framing)) return refuseFraming(res);
-    if (!closing) return listener(req, res);
-    const body = 'Service Unavailable: the server is shutting down\n';
-    const headers: http.OutgoingHttpHeaders = {
-      'content-type': 'text/plain; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-    };
-    if (req.httpVersionMajor < 2) {
-      headers.connection = 'close';
-      // Pipelined behind a response close() marked: that one must leave the connection open
-      // for this 503, which closes it instead.
-      const ahead = inFlight(req.socket);
-      if (ahead && ahead !== res && closingAfter.has(ahead) && !ahead.headersSent) {
-        ahead.removeHeader('connection');
+  // Both entrances, node's 'request' and 'checkContinue', pass the same checks.
+  const guard =
+    (next: Listener): Listener =>
+    (req, res) => {
+      const framing = req.headers['transfer-encoding'];
+      if (framing !== undefined && !endsInChunked(framing)) return refuseFraming(res);
+      if (!closing) return next(req, res);
+      const body = 'Service Unavailable: the server is shutting down\n';
+      const headers: http.OutgoingHttpHeaders = {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      };
+      if (req.httpVersionMajor < 2) {
+        headers.connection = 'close';
+        // Pipelined behind a response close() marked: that one must leave the connection open
+        // for this 503, which closes it instead.
+        const ahead = inFlight(req.socket);
+        if (ahead && ahead !== res && closingAfter.has(ahead) && !ahead.headersSent) {
+          ahead.removeHeader('connection');
+        }
       }
-    }
-    res.writeHead(503, headers);
-    res.end(body);
-  };
+      res.writeHead(503, headers);
+      res.end(body);
+    };
+  const guarded = guard(listener);
   const common = { maxHeaderSize: o.maxHeaderSize };
   const isHttp2 = o.http2 && o.tls !== undefined;
   // node:https and node:http2 are loaded only for TLS: a plain HTTP server does not carry them.
@@ -216,6 +232,7 @@ export async function serveApp(
       : (await import('node:https')).createServer({ ...o.tls, ...common }, guarded)
     : http.createServer(common, guarded);
   if (isHttp2) (server as http2.Http2SecureServer).setTimeout(o.keepAliveTimeout);
+  if (expectContinue !== undefined) (server as http.Server).on('checkContinue', guard(expectContinue));
   if (upgrades !== undefined) {
     (server as http.Server).on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       if (closing) refuseUpgrade(socket);

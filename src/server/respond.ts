@@ -227,7 +227,11 @@ export function respondError(ctx: Context, err: unknown): void {
   delete headers['content-length'];
   delete headers['content-type'];
   delete headers['content-encoding'];
-  if (headers.connection === 'close') lingerOnClose(ctx.req);
+  if (headers.connection === 'close') {
+    // HTTP/2 has no Connection header (node would warn and drop it): a stream ends on its own.
+    if (ctx.req.httpVersionMajor >= 2) delete headers.connection;
+    else lingerOnClose(ctx.req);
+  }
   if (wantsJson(ctx)) {
     sendBuffered(
       res,

@@ -42,6 +42,7 @@ function interopApp(): App {
   app.get('/version', (ctx) => ({ version: ctx.req.httpVersion }));
   app.post('/form', (ctx) => ctx.form());
   app.post('/json', async (ctx) => ({ got: await ctx.json(), version: ctx.req.httpVersion }));
+  app.post('/bytes', { bodyLimit: 4 * 1024 * 1024 }, async (ctx) => ({ length: (await ctx.bytes()).length }));
   app.post('/upload', async (ctx) => {
     const fields: Record<string, string> = {};
     const files: Array<Record<string, string | number>> = [];
@@ -178,6 +179,29 @@ describe('curl', () => {
       ],
     });
   });
+
+  test(
+    'a body over the route limit is refused before curl uploads it (Expect: 100-continue)',
+    T,
+    async (t) => {
+      if (!needPeer(t, 'curl')) return;
+      const server = await serve(t);
+      const big = join(base, 'big.bin');
+      await writeFile(big, Buffer.alloc(3 * 1024 * 1024, 'a'));
+      // curl asks with Expect: 100-continue for a body this size, and waits for the answer.
+      const post = (path: string) =>
+        run('curl', [
+          ...['--silent', '--show-error', '--max-time', '10', '--output', '/dev/null'],
+          ...['--write-out', '%{http_code} %{size_upload}', '--data-binary', `@${big}`],
+          ...['--header', 'Content-Type: application/json'],
+          `${server.url}${path}`,
+        ]).then((out) => out.toString().split(' ').map(Number));
+      // 3 MiB against the app's 1 MiB default: the 413 comes instead of the 100, nothing is sent.
+      assert.deepEqual(await post('json'), [413, 0]);
+      // Against a route that takes 4 MiB: the 100 comes, and the whole body goes.
+      assert.deepEqual(await post('bytes'), [200, 3 * 1024 * 1024]);
+    },
+  );
 
   test('--http2 over TLS speaks HTTP/2; --http1.1 to the same port falls back', T, async (t) => {
     if (!needPeer(t, 'curl')) return;

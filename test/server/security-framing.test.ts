@@ -4,6 +4,8 @@
  * connection) and that the server still serves a normal request afterwards.
  */
 import assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { App } from '../../src/server/index.js';
 import { sleep, tlsFixture } from '../helpers.js';
@@ -123,6 +125,33 @@ describe('request framing (llhttp, strict)', () => {
   });
 });
 
+/**
+ * Sends `head` (with Expect: 100-continue) and waits for the first answer; when it is a 100,
+ * sends `body` (if any) and collects the rest until the connection closes or 5 s pass.
+ */
+function continued(port: number, head: string, body?: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(text);
+    };
+    const timer = setTimeout(done, 5_000);
+    socket.on('error', done);
+    socket.on('close', done);
+    socket.on('data', (chunk: Buffer) => {
+      const first = text === '';
+      text += chunk.toString('latin1');
+      if (!first) return;
+      if (body === undefined || !text.startsWith('HTTP/1.1 100 ')) done();
+      else socket.write(body);
+    });
+    socket.write(head.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+  });
+}
+
 describe('body limits through the app (1 MiB default)', () => {
   const uploads = () =>
     new App().get('/', () => 'ok').post('/upload', async (ctx) => ({ length: (await ctx.bytes()).length }));
@@ -136,6 +165,74 @@ describe('body limits through the app (1 MiB default)', () => {
     assertRefused(res, 413, 'Content-Length 2 MiB');
     await assertStillServes(server);
   });
+
+  test('with Expect: 100-continue, a body the route would refuse is not asked for', T, async (t) => {
+    const app = uploads().post('/small', { bodyLimit: 100 }, async (ctx) => ({
+      length: (await ctx.bytes()).length,
+    }));
+    const server = await serve(t, app);
+    const head = (path: string, length: number, type = 'application/octet-stream') =>
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n\r\n`;
+    // Over the app's limit, over the route's own, or for a path no route answers: the final
+    // answer comes at once, without the 100, and the connection closes behind it.
+    const refused: Array<[string, string, number]> = [
+      ['2 MiB to the 1 MiB default', head('/upload', 2 * MiB), 413],
+      ['101 bytes to a 100-byte route', head('/small', 101), 413],
+      ['a path no route answers', head('/nowhere', 10), 404],
+      ['a method the path does not take', head('/', 10), 405],
+    ];
+    for (const [what, request, status] of refused) {
+      const res = await exchange(server.port, request);
+      assertRefused(res, status, what);
+      assert.doesNotMatch(res.text, /100 Continue/, what);
+    }
+    // Within the limit the 100 comes first, and the body sent after it is read. Multipart has
+    // its own 64 MiB default, so 2 MiB of it is asked for too.
+    const accepted = await continued(server.port, head('/small', 5), 'hello');
+    assert.match(accepted, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    assert.match(accepted, /\{"length":5\}$/);
+    const multipart = await continued(
+      server.port,
+      head('/upload', 2 * MiB, 'multipart/form-data; boundary=b'),
+    );
+    assert.match(multipart, /^HTTP\/1\.1 100 Continue\r\n/);
+    await assertStillServes(server);
+  });
+
+  test(
+    'over HTTP/2, a declared length over the limit is a 413 with no 100 and no Connection header',
+    T,
+    async (t) => {
+      // node drops a Connection header from an HTTP/2 response, warning once per process.
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on('warning', onWarning);
+      t.after(() => process.off('warning', onWarning));
+      const server = await serve(t, uploads(), { tls: tlsFixture, http2: true });
+      const session = http2.connect(server.url, { ca: tlsFixture.cert });
+      t.after(() => session.destroy());
+      session.on('error', () => undefined);
+      const post = (extra: Record<string, string>) =>
+        new Promise<{ status: unknown; continued: boolean }>((resolve, reject) => {
+          const headers = { ':method': 'POST', ':path': '/upload', 'content-length': String(2 * MiB) };
+          const req = session.request({ ...headers, ...extra });
+          let continued = false;
+          req.on('continue', () => (continued = true));
+          req.on('response', (head) => {
+            resolve({ status: head[':status'], continued });
+            req.close();
+          });
+          req.on('error', reject);
+        });
+      assert.deepEqual(await post({}), { status: 413, continued: false });
+      assert.deepEqual(await post({ expect: '100-continue' }), { status: 413, continued: false });
+      await sleep(50);
+      assert.deepEqual(
+        warnings.filter((message) => /connection header/i.test(message)),
+        [],
+      );
+    },
+  );
 
   test('a chunked body over the limit is a 413 once the limit is passed', T, async (t) => {
     const server = await serve(t, uploads());
