@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import { describe, test } from 'node:test';
 import { App } from '../../src/server/index.js';
 import { sleep, tlsFixture } from '../helpers.js';
@@ -125,33 +124,6 @@ describe('request framing (llhttp, strict)', () => {
   });
 });
 
-/**
- * Sends `head` (with Expect: 100-continue) and waits for the first answer; when it is a 100,
- * sends `body` (if any) and collects the rest until the connection closes or 5 s pass.
- */
-function continued(port: number, head: string, body?: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(text);
-    };
-    const timer = setTimeout(done, 5_000);
-    socket.on('error', done);
-    socket.on('close', done);
-    socket.on('data', (chunk: Buffer) => {
-      const first = text === '';
-      text += chunk.toString('latin1');
-      if (!first) return;
-      if (body === undefined || !text.startsWith('HTTP/1.1 100 ')) done();
-      else socket.write(body);
-    });
-    socket.write(head.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
-  });
-}
-
 describe('body limits through the app (1 MiB default)', () => {
   const uploads = () =>
     new App().get('/', () => 'ok').post('/upload', async (ctx) => ({ length: (await ctx.bytes()).length }));
@@ -188,13 +160,13 @@ describe('body limits through the app (1 MiB default)', () => {
     }
     // Within the limit the 100 comes first, and the body sent after it is read. Multipart has
     // its own 64 MiB default, so 2 MiB of it is asked for too.
-    const accepted = await continued(server.port, head('/small', 5), 'hello');
+    const close = (request: string) => request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n');
+    const accepted = (await exchange(server.port, [close(head('/small', 5)), 'hello'], { gap: 200 })).text;
     assert.match(accepted, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
     assert.match(accepted, /\{"length":5\}$/);
-    const multipart = await continued(
-      server.port,
-      head('/upload', 2 * MiB, 'multipart/form-data; boundary=b'),
-    );
+    const multipart = (
+      await exchange(server.port, head('/upload', 2 * MiB, 'multipart/form-data; boundary=b'), { ms: 500 })
+    ).text;
     assert.match(multipart, /^HTTP\/1\.1 100 Continue\r\n/);
     await assertStillServes(server);
   });
